@@ -1,0 +1,73 @@
+"""A small client of the public REST/WebSocket API, used by the CLI commands."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+from websockets.sync.client import connect
+
+
+class ApiError(Exception):
+    pass
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("CLIPSIFT_HOME", ".clipsift"))
+
+
+class Client:
+    def __init__(self, base_url: str, api_key: str, timeout: float = 60.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        self.http = httpx.Client(
+            base_url=self.base_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=timeout
+        )
+
+    @classmethod
+    def from_environment(cls, gateway_url: str | None, api_key: str | None, home: Path | None = None) -> Client:
+        """Flags win, then CLIPSIFT_GATEWAY_URL / CLIPSIFT_API_KEY, then the local runner's runtime.json."""
+        url = gateway_url or os.environ.get("CLIPSIFT_GATEWAY_URL")
+        key = api_key or os.environ.get("CLIPSIFT_API_KEY")
+        runtime_file = (home or default_home()) / "runtime.json"
+        if (not url or not key) and runtime_file.exists():
+            runtime = json.loads(runtime_file.read_text())
+            url, key = url or runtime["gateway_url"], key or runtime["api_key"]
+        if not url or not key:
+            raise ApiError(
+                "no running platform found: start one with `clipsift up`, or pass --gateway-url and --api-key"
+            )
+        return cls(url, key)
+
+    def _check(self, reply: httpx.Response) -> Any:
+        if reply.status_code >= 400:
+            try:
+                detail = reply.json().get("detail", reply.text)
+            except ValueError:
+                detail = reply.text
+            raise ApiError(f"HTTP {reply.status_code}: {detail}")
+        return reply.json()
+
+    def submit_corpus(self, lines: Iterable[bytes], threshold: float | None) -> dict[str, Any]:
+        params = {"kind": "dedup", **({"threshold": threshold} if threshold else {})}
+        reply = self.http.post(
+            "/v1/jobs", params=params, content=lines, headers={"Content-Type": "application/jsonl"}
+        )
+        return dict(self._check(reply))
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        return dict(self._check(self.http.get(f"/v1/jobs/{job_id}")))
+
+    def result(self, job_id: str) -> dict[str, Any]:
+        return dict(self._check(self.http.get(f"/v1/jobs/{job_id}/result")))
+
+    def events(self, job_id: str) -> Iterator[dict[str, Any]]:
+        """Job events from the first, until the job completes or fails."""
+        ws_url = self.base_url.replace("http", "ws", 1) + f"/v1/jobs/{job_id}/events"
+        with connect(ws_url, additional_headers={"Authorization": f"Bearer {self.api_key}"}) as ws:
+            for raw in ws:
+                yield json.loads(raw)

@@ -1,0 +1,157 @@
+"""``clipsift`` command line.
+
+    clipsift up                         start the whole platform locally (embedded NATS/PostgreSQL)
+    clipsift keys create --tenant T     create an API key (prints it once)
+    clipsift dedup PATH...              near-duplicate clusters among text files, through the platform
+    clipsift job ID                     a job's status
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from tqdm import tqdm
+
+from .client import ApiError, Client, default_home
+from .runner import LocalPlatform, RunnerConfig, run_until_signal
+
+
+def _text_files(paths: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*.txt") if p.is_file()))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise ApiError(f"{path} does not exist")
+    if not files:
+        raise ApiError("no .txt files found in the given paths")
+    return files
+
+
+def _jsonl(files: list[Path], root: Path) -> Iterator[bytes]:
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise ApiError(f"{path} is not UTF-8 text") from None
+        name = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+        yield json.dumps({"id": name, "text": text}).encode() + b"\n"
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    config = RunnerConfig(
+        home=args.home,
+        http_port=args.port,
+        nats_url=os.environ.get("CLIPSIFT_NATS_URL"),
+        database_url=os.environ.get("CLIPSIFT_DATABASE_URL"),
+        log_level=args.log_level,
+    )
+    run_until_signal(LocalPlatform(config))
+    return 0
+
+
+def cmd_keys_create(args: argparse.Namespace) -> int:
+    from gateway_svc.admin import create_key
+
+    database_url = args.database_url or os.environ.get("CLIPSIFT_DATABASE_URL")
+    runtime = args.home / "runtime.json"
+    if not database_url and runtime.exists():
+        database_url = json.loads(runtime.read_text())["database_url"]
+    if not database_url:
+        raise ApiError("no database: pass --database-url, set CLIPSIFT_DATABASE_URL, or start `clipsift up`")
+    print(asyncio.run(create_key(database_url, args.tenant, args.label, args.admin)))
+    return 0
+
+
+def cmd_dedup(args: argparse.Namespace) -> int:
+    client = Client.from_environment(args.gateway_url, args.api_key, args.home)
+    files = _text_files(args.paths)
+    root = Path(os.path.commonpath([p.resolve() for p in files]))
+    root = root if root.is_dir() else root.parent
+    job = client.submit_corpus(_jsonl([p.resolve() for p in files], root), args.threshold)
+    print(f"job {job['id']}: {len(files)} documents", file=sys.stderr)
+    with tqdm(total=100, unit="%", desc="queued", file=sys.stderr, disable=args.quiet) as bar:
+        final = None
+        for event in client.events(job["id"]):
+            bar.set_description(event["step"] or event["type"])
+            bar.update(round(event["progress"] * 100) - bar.n)
+            final = event
+    if final is None or final["type"] != "completed":
+        raise ApiError(f"job failed: {final['message'] if final else 'no events received'}")
+    result = client.result(job["id"])
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    clusters = result["clusters"]
+    print(f"{len(clusters)} clusters of near-duplicates among {result['documents']} documents "
+          f"(Jaccard >= {result['threshold']})")
+    for number, cluster in enumerate(clusters, start=1):
+        print(f"\ncluster {number}: {len(cluster['document_ids'])} documents, "
+              f"Jaccard {cluster['min_jaccard']:.3f}-{cluster['max_jaccard']:.3f}")
+        for doc_id in cluster["document_ids"]:
+            print(f"  {doc_id}")
+    return 0
+
+
+def cmd_job(args: argparse.Namespace) -> int:
+    client = Client.from_environment(args.gateway_url, args.api_key, args.home)
+    print(json.dumps(client.job(args.job_id), indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="clipsift", description="clipsift: self-hosted content platform")
+    parser.add_argument("--home", type=Path, default=default_home(),
+                        help="state directory of the local platform (default: $CLIPSIFT_HOME or ./.clipsift)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    up = commands.add_parser("up", help="run the whole platform on this machine")
+    up.add_argument("--port", type=int, default=8080, help="gateway HTTP port (0 = any free port)")
+    up.add_argument("--log-level", default="INFO")
+    up.set_defaults(func=cmd_up)
+
+    keys = commands.add_parser("keys", help="API keys").add_subparsers(dest="keys_command", required=True)
+    create = keys.add_parser("create", help="create an API key for a tenant")
+    create.add_argument("--tenant", required=True)
+    create.add_argument("--label", default="")
+    create.add_argument("--admin", action="store_true")
+    create.add_argument("--database-url")
+    create.set_defaults(func=cmd_keys_create)
+
+    for name, func, help_text in (("dedup", cmd_dedup, "find near-duplicate text files"),
+                                  ("job", cmd_job, "show a job")):
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("--gateway-url")
+        sub.add_argument("--api-key")
+        sub.set_defaults(func=func)
+        if name == "dedup":
+            sub.add_argument("paths", nargs="+", type=Path, help="text files or folders of .txt files")
+            sub.add_argument("--threshold", type=float, help="minimum Jaccard similarity (default 0.8)")
+            sub.add_argument("--json", action="store_true", help="print the full result as JSON")
+            sub.add_argument("--quiet", action="store_true", help="no progress bar")
+        else:
+            sub.add_argument("job_id")
+    return parser
+
+
+def main() -> None:
+    args = build_parser().parse_args()
+    try:
+        sys.exit(args.func(args))
+    except ApiError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,218 @@
+"""Job events on NATS JetStream: stream setup, de-duplicated publishing, durable pull consumers.
+
+Subjects are ``jobs.<kind>.<type>.<job_id>``: a worker filters ``jobs.dedup.requested.>``,
+analytics takes ``jobs.>``, and a WebSocket replays one job with ``jobs.*.*.<job_id>``.
+Payloads are ``clipsift.events.v1.JobEvent`` protobuf bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import nats
+from google.protobuf import json_format, struct_pb2, timestamp_pb2
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext, api
+from nats.js.errors import NotFoundError
+
+from clipsift.events.v1 import events_pb2
+
+log = logging.getLogger(__name__)
+
+EventType = events_pb2.EventType
+TYPE_NAMES = {
+    events_pb2.EVENT_TYPE_REQUESTED: "requested",
+    events_pb2.EVENT_TYPE_PROGRESS: "progress",
+    events_pb2.EVENT_TYPE_COMPLETED: "completed",
+    events_pb2.EVENT_TYPE_FAILED: "failed",
+}
+TERMINAL_TYPES = frozenset({events_pb2.EVENT_TYPE_COMPLETED, events_pb2.EVENT_TYPE_FAILED})
+# A fixed namespace makes event ids a pure function of (job, step): republishing after a
+# redelivery produces the same id, which JetStream and PostgreSQL both drop as a duplicate.
+_EVENT_NAMESPACE = uuid.UUID("6f1c1c55-4a43-4d55-9a4f-2f5e3c1f0b7e")
+
+
+def subject_for(kind: str, event_type: int, job_id: str) -> str:
+    return f"jobs.{kind}.{TYPE_NAMES[event_type]}.{job_id}"
+
+
+def requested_subject(kind: str) -> str:
+    return f"jobs.{kind}.requested.>"
+
+
+def job_subject(job_id: str) -> str:
+    return f"jobs.*.*.{job_id}"
+
+
+def event_id_for(job_id: str, key: str) -> str:
+    return str(uuid.uuid5(_EVENT_NAMESPACE, f"{job_id}/{key}"))
+
+
+def make_event(
+    *,
+    job_id: str,
+    tenant_id: str,
+    kind: str,
+    event_type: int,
+    key: str,
+    progress: float = 0.0,
+    step: str = "",
+    message: str = "",
+    payload: Mapping[str, Any] | None = None,
+    job_created_at: datetime | None = None,
+    attempt: int = 1,
+) -> events_pb2.JobEvent:
+    """Build an event whose id is derived from ``key`` (unique per job, e.g. ``"progress/minhash/3"``)."""
+    event = events_pb2.JobEvent(
+        event_id=event_id_for(job_id, key),
+        job_id=job_id,
+        tenant_id=tenant_id,
+        job_kind=kind,
+        type=event_type,  # type: ignore[arg-type]
+        progress=max(0.0, min(1.0, progress)),
+        step=step,
+        message=message,
+        attempt=attempt,
+    )
+    if payload:
+        event.payload.CopyFrom(_struct(payload))
+    event.occurred_at.FromDatetime(datetime.now(UTC))
+    if job_created_at is not None:
+        event.job_created_at.FromDatetime(job_created_at)
+    return event
+
+
+def _struct(values: Mapping[str, Any]) -> struct_pb2.Struct:
+    result = struct_pb2.Struct()
+    result.update(dict(values))
+    return result
+
+
+def event_to_dict(event: events_pb2.JobEvent) -> dict[str, Any]:
+    """JSON-friendly view used by the REST API and the WebSocket."""
+    return {
+        "event_id": event.event_id,
+        "job_id": event.job_id,
+        "kind": event.job_kind,
+        "type": TYPE_NAMES.get(event.type, "unspecified"),
+        "progress": round(event.progress, 4),
+        "step": event.step,
+        "message": event.message,
+        "payload": json_format.MessageToDict(event.payload) if event.HasField("payload") else {},
+        "occurred_at": _iso(event.occurred_at),
+        "attempt": event.attempt,
+    }
+
+
+def _iso(ts: timestamp_pb2.Timestamp) -> str:
+    return ts.ToDatetime(tzinfo=UTC).isoformat()
+
+
+class EventBus:
+    """One NATS connection and its JetStream context, shared by a process."""
+
+    def __init__(self, nc: NatsClient, js: JetStreamContext, stream: str) -> None:
+        self.nc = nc
+        self.js = js
+        self.stream = stream
+
+    @classmethod
+    async def connect(cls, url: str, *, name: str, stream: str, max_age_seconds: int) -> EventBus:
+        nc = await nats.connect(
+            url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5, connect_timeout=5
+        )
+        js = nc.jetstream(timeout=10)
+        bus = cls(nc, js, stream)
+        await bus.ensure_stream(max_age_seconds)
+        return bus
+
+    async def ensure_stream(self, max_age_seconds: int) -> None:
+        """Create or update the jobs stream; every service calls this, so start order does not matter."""
+        config = api.StreamConfig(
+            name=self.stream,
+            subjects=["jobs.>"],
+            retention=api.RetentionPolicy.LIMITS,
+            storage=api.StorageType.FILE,
+            max_age=float(max_age_seconds),
+            # Window inside which a republished Nats-Msg-Id is dropped by the server.
+            duplicate_window=120.0,
+        )
+        try:
+            await self.js.stream_info(self.stream)
+            await self.js.update_stream(config)
+        except NotFoundError:
+            await self.js.add_stream(config)
+
+    async def publish(self, event: events_pb2.JobEvent) -> None:
+        await self.js.publish(
+            subject_for(event.job_kind, event.type, event.job_id),
+            event.SerializeToString(),
+            stream=self.stream,
+            headers={"Nats-Msg-Id": event.event_id},
+        )
+
+    async def close(self) -> None:
+        """Drain: finish in-flight deliveries and flush pending publishes, then disconnect."""
+        if not self.nc.is_closed:
+            with contextlib.suppress(Exception):
+                await self.nc.drain()
+
+    async def durable_consumer(
+        self,
+        durable: str,
+        filter_subject: str,
+        *,
+        ack_wait_seconds: float,
+        max_deliver: int = -1,
+        max_ack_pending: int = 1000,
+    ) -> JetStreamContext.PullSubscription:
+        """Create or update a durable pull consumer with explicit acks and bind to it."""
+        config = api.ConsumerConfig(
+            durable_name=durable,
+            filter_subject=filter_subject,
+            ack_policy=api.AckPolicy.EXPLICIT,
+            deliver_policy=api.DeliverPolicy.ALL,
+            ack_wait=ack_wait_seconds,
+            max_deliver=max_deliver,
+            max_ack_pending=max_ack_pending,
+        )
+        await self.js.add_consumer(self.stream, config)
+        return await self.js.pull_subscribe_bind(durable=durable, stream=self.stream)
+
+    async def replay(self, filter_subject: str) -> Any:
+        """An ordered, ephemeral push subscription from the first stored message: history, then live."""
+        return await self.js.subscribe(
+            filter_subject, stream=self.stream, ordered_consumer=True, deliver_policy=api.DeliverPolicy.ALL
+        )
+
+
+def parse_event(msg: Msg) -> events_pb2.JobEvent:
+    event = events_pb2.JobEvent()
+    event.ParseFromString(msg.data)
+    return event
+
+
+async def pull_loop(
+    subscription: JetStreamContext.PullSubscription,
+    handle: Callable[[list[Msg]], Awaitable[None]],
+    stop: asyncio.Event,
+    *,
+    batch: int = 1,
+    fetch_timeout: float = 1.0,
+) -> None:
+    """Fetch batches until ``stop`` is set; ``handle`` owns acking each message."""
+    while not stop.is_set():
+        try:
+            msgs = await subscription.fetch(batch, timeout=fetch_timeout)
+        except TimeoutError:
+            continue
+        except nats.errors.ConnectionClosedError:
+            return
+        await handle(msgs)

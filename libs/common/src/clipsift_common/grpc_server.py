@@ -1,0 +1,222 @@
+"""gRPC server helper: health, reflection, error mapping, metrics, message limits, graceful stop.
+
+Health starts NOT_SERVING for every registered service and turns SERVING only when the
+service says its models are loaded, so Kubernetes readiness probes never route traffic to
+a pod that would fail its first request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from .errors import ClipsiftError
+from .metrics import GRPC_SERVER_HANDLED, GRPC_SERVER_LATENCY
+from .settings import GrpcServerSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServiceBinding:
+    """One servicer to mount: the generated ``add_*_to_server`` function and its full name."""
+
+    add_to_server: Callable[[Any, grpc.aio.Server], None]
+    servicer: Any
+    full_name: str
+
+
+def _split_method(full_method: str) -> tuple[str, str]:
+    _, service, method = full_method.split("/", 2)
+    return service, method
+
+
+class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    """Turns domain errors into status codes and records per-method metrics.
+
+    Unexpected exceptions become INTERNAL with a generic message; the detail goes to the log,
+    not to the caller.
+    """
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        service, method = _split_method(handler_call_details.method)
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                _wrap_unary(handler.unary_unary, service, method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(
+                _wrap_stream(handler.unary_stream, service, method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler
+
+
+async def _abort_for(exc: BaseException, context: grpc.aio.ServicerContext, method: str) -> grpc.StatusCode:
+    if isinstance(exc, ClipsiftError):
+        await context.abort(exc.code, str(exc))
+    log.exception("unhandled error in %s", method)
+    await context.abort(grpc.StatusCode.INTERNAL, f"internal error in {method}")
+    raise AssertionError("unreachable")  # context.abort always raises
+
+
+def _status_of(exc: BaseException | None, context: grpc.aio.ServicerContext) -> str:
+    if exc is None:
+        return grpc.StatusCode.OK.name
+    if isinstance(exc, ClipsiftError):
+        return exc.code.name
+    code = context.code()
+    return code.name if isinstance(code, grpc.StatusCode) else grpc.StatusCode.INTERNAL.name
+
+
+def _wrap_unary(fn: Callable[..., Awaitable[Any]], service: str, method: str) -> Callable[..., Awaitable[Any]]:
+    async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        start = time.perf_counter()
+        error: BaseException | None = None
+        try:
+            return await fn(request, context)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            error = exc
+            if context.code() is not None:  # the servicer aborted on its own
+                raise
+            await _abort_for(exc, context, method)
+        finally:
+            GRPC_SERVER_HANDLED.labels(service, method, _status_of(error, context)).inc()
+            GRPC_SERVER_LATENCY.labels(service, method).observe(time.perf_counter() - start)
+
+    return wrapper
+
+
+def _wrap_stream(fn: Callable[..., Any], service: str, method: str) -> Callable[..., Any]:
+    async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        start = time.perf_counter()
+        error: BaseException | None = None
+        try:
+            async for item in fn(request, context):
+                yield item
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            error = exc
+            if context.code() is not None:
+                raise
+            await _abort_for(exc, context, method)
+        finally:
+            GRPC_SERVER_HANDLED.labels(service, method, _status_of(error, context)).inc()
+            GRPC_SERVER_LATENCY.labels(service, method).observe(time.perf_counter() - start)
+
+    return wrapper
+
+
+class GrpcServer:
+    """A grpc.aio server with the standard health and reflection services mounted."""
+
+    def __init__(self, settings: GrpcServerSettings, bindings: Iterable[ServiceBinding]) -> None:
+        self.settings = settings
+        self.bindings = list(bindings)
+        limit = settings.grpc_max_message_bytes
+        self.server = grpc.aio.server(
+            interceptors=[ErrorMappingInterceptor()],
+            options=[
+                ("grpc.max_receive_message_length", limit),
+                ("grpc.max_send_message_length", limit),
+            ],
+        )
+        self.health = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        for binding in self.bindings:
+            binding.add_to_server(binding.servicer, self.server)
+        reflection.enable_server_reflection(
+            [b.full_name for b in self.bindings] + [health.SERVICE_NAME, reflection.SERVICE_NAME],
+            self.server,
+        )
+        self.port = 0
+
+    async def start(self) -> int:
+        """Bind and start; every service reports NOT_SERVING until ``set_serving``."""
+        self.port = self.server.add_insecure_port(f"{self.settings.grpc_host}:{self.settings.grpc_port}")
+        if self.port == 0:
+            raise RuntimeError(f"cannot bind gRPC port {self.settings.grpc_port}")
+        await self._set_all(health_pb2.HealthCheckResponse.NOT_SERVING)
+        await self.server.start()
+        log.info("gRPC listening", extra={"port": self.port})
+        return self.port
+
+    async def set_serving(self) -> None:
+        await self._set_all(health_pb2.HealthCheckResponse.SERVING)
+
+    async def set_not_serving(self) -> None:
+        await self._set_all(health_pb2.HealthCheckResponse.NOT_SERVING)
+
+    async def stop(self) -> None:
+        """Drain: report NOT_SERVING, then give in-flight RPCs the grace period."""
+        await self.set_not_serving()
+        await self.server.stop(self.settings.grpc_grace_seconds)
+
+    async def _set_all(self, status: int) -> None:
+        await self.health.set("", status)
+        for binding in self.bindings:
+            await self.health.set(binding.full_name, status)
+
+
+async def wait_for_shutdown_signal() -> None:
+    """Resolve on SIGTERM or SIGINT (Kubernetes sends SIGTERM; Ctrl-C sends SIGINT)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutdown signal received")
+
+
+async def run_service(
+    server: GrpcServer,
+    load: Callable[[], Awaitable[None]],
+    background: Iterable[Callable[[asyncio.Event], Awaitable[None]]] = (),
+    cleanup: Iterable[Callable[[], Awaitable[None]]] = (),
+) -> None:
+    """Run a service until SIGTERM: start, load models, serve, then shut down in order.
+
+    Order on shutdown: health NOT_SERVING, stop background workers (they drain NATS),
+    stop the gRPC server with grace, then the cleanup callbacks (connections, models).
+    """
+    await server.start()
+    await load()
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(task(stop)) for task in background]
+    await server.set_serving()
+    waiter = asyncio.create_task(wait_for_shutdown_signal())
+    # A background task that dies is a broken pod: exit so Kubernetes restarts it.
+    done, _ = await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    for task in done:
+        if task is not waiter and task.exception() is not None:
+            log.error("background task failed", exc_info=task.exception())
+    stop.set()
+    waiter.cancel()
+    await server.set_not_serving()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await server.stop()
+    for callback in cleanup:
+        await callback()
+    log.info("stopped")

@@ -1,0 +1,54 @@
+"""Settings building blocks.
+
+Each service composes the mixins it needs into one ``BaseSettings`` class with its own env
+prefix (``CLIPSIFT_TEXT_``, ``CLIPSIFT_GATEWAY_`` ...). Values without a default are
+required: a service refuses to start rather than guess where its database lives. Settings
+are built once in ``__main__`` and passed down; nothing else reads the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    log_level: str = "INFO"
+    # Prometheus exposition port for gRPC services; 0 disables the listener.
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+
+
+class GrpcServerSettings(BaseSettings):
+    grpc_host: str = "0.0.0.0"
+    grpc_port: int = Field(default=50051, ge=0, le=65535)
+    grpc_max_message_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
+    # Seconds in-flight RPCs get to finish on SIGTERM before they are cancelled.
+    grpc_grace_seconds: float = Field(default=10.0, ge=0)
+
+
+class NatsSettings(BaseSettings):
+    nats_url: str
+    nats_stream: str = "CLIPSIFT_JOBS"
+    # Events are kept this long on the stream for replay (WebSocket history, analytics catch-up).
+    nats_stream_max_age_seconds: int = Field(default=7 * 24 * 3600, gt=0)
+
+
+class DatabaseSettings(BaseSettings):
+    database_url: str
+    db_pool_min: int = Field(default=1, ge=1)
+    db_pool_max: int = Field(default=10, ge=1)
+
+
+class BlobSettings(BaseSettings):
+    blob_dir: Path
+
+
+class WorkerSettings(BaseSettings):
+    # A job whose worker stops acknowledging progress for this long is redelivered.
+    worker_ack_wait_seconds: float = Field(default=60.0, gt=0)
+    worker_max_deliver: int = Field(default=5, ge=1)
+    worker_concurrency: int = Field(default=1, ge=1)

@@ -1,0 +1,186 @@
+"""JetStream job worker: pull a job request, run it, publish progress, ack only when stored.
+
+Delivery semantics: a job is acknowledged after its result is stored and its COMPLETED (or
+FAILED) event is published. A worker killed mid-job never acks, so JetStream redelivers the
+request after ``ack_wait``; progress heartbeats (``in_progress``) keep a live job from being
+redelivered while it works. Event ids are derived from (job, step), so a rerun republishes
+the same ids and nothing downstream counts them twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from google.protobuf import json_format
+from nats.aio.msg import Msg
+
+from clipsift.events.v1 import events_pb2
+
+from .errors import ClipsiftError
+from .events import EventBus, make_event, parse_event, pull_loop, requested_subject
+from .logging import job_id_var
+from .metrics import JOB_STEP_SECONDS, JOBS_FINISHED
+from .settings import WorkerSettings
+
+log = logging.getLogger(__name__)
+
+
+class JobFailed(ClipsiftError):
+    """The job cannot succeed (bad input, over a limit): fail it now, do not retry."""
+
+
+class JobContext:
+    def __init__(self, bus: EventBus, request: events_pb2.JobEvent, msg: Msg, attempt: int) -> None:
+        self.bus = bus
+        self.request = request
+        self.msg = msg
+        self.attempt = attempt
+        self.options: dict[str, Any] = (
+            json_format.MessageToDict(request.payload) if request.HasField("payload") else {}
+        )
+        self._loop = asyncio.get_running_loop()
+        self._last_fraction = -1.0
+        self._step_started: dict[str, float] = {}
+
+    @property
+    def job_id(self) -> str:
+        return self.request.job_id
+
+    @property
+    def tenant_id(self) -> str:
+        return self.request.tenant_id
+
+    @property
+    def kind(self) -> str:
+        return self.request.job_kind
+
+    def _event(self, event_type: int, key: str, **fields: Any) -> events_pb2.JobEvent:
+        created = self.request.job_created_at.ToDatetime() if self.request.HasField("job_created_at") else None
+        return make_event(
+            job_id=self.job_id,
+            tenant_id=self.tenant_id,
+            kind=self.kind,
+            event_type=event_type,
+            key=key,
+            job_created_at=created,
+            attempt=self.attempt,
+            **fields,
+        )
+
+    async def progress(self, step: str, fraction: float, message: str = "") -> None:
+        """Publish progress (at most one event per whole percent) and extend the ack deadline."""
+        if step not in self._step_started:
+            self._step_started[step] = time.perf_counter()
+        percent = int(fraction * 100)
+        if percent <= int(self._last_fraction * 100) and fraction < 1.0:
+            return
+        self._last_fraction = fraction
+        await self.msg.in_progress()
+        await self.bus.publish(
+            self._event(
+                events_pb2.EVENT_TYPE_PROGRESS,
+                f"progress/{percent}",
+                progress=fraction,
+                step=step,
+                message=message,
+            )
+        )
+
+    def progress_threadsafe(self, step: str, fraction: float, message: str = "") -> None:
+        """For CPU-bound code running in a worker thread."""
+        asyncio.run_coroutine_threadsafe(self.progress(step, fraction, message), self._loop)
+
+    def step_done(self, step: str) -> None:
+        started = self._step_started.get(step)
+        if started is not None:
+            JOB_STEP_SECONDS.labels(self.kind, step).observe(time.perf_counter() - started)
+
+    async def completed(self, payload: Mapping[str, Any]) -> None:
+        await self.bus.publish(
+            self._event(events_pb2.EVENT_TYPE_COMPLETED, "completed", progress=1.0, step="done", payload=payload)
+        )
+
+    async def failed(self, reason: str) -> None:
+        await self.bus.publish(self._event(events_pb2.EVENT_TYPE_FAILED, "failed", step="failed", message=reason))
+
+
+JobHandler = Callable[[JobContext], Awaitable[Mapping[str, Any]]]
+
+
+class JobWorker:
+    """Runs ``handler`` for every ``jobs.<kind>.requested`` event, ``concurrency`` at a time."""
+
+    def __init__(self, bus: EventBus, kind: str, durable: str, handler: JobHandler, settings: WorkerSettings):
+        self.bus = bus
+        self.kind = kind
+        self.durable = durable
+        self.handler = handler
+        self.settings = settings
+
+    async def run(self, stop: asyncio.Event) -> None:
+        subscription = await self.bus.durable_consumer(
+            self.durable,
+            requested_subject(self.kind),
+            ack_wait_seconds=self.settings.worker_ack_wait_seconds,
+            max_deliver=self.settings.worker_max_deliver,
+            max_ack_pending=self.settings.worker_concurrency,
+        )
+        slots = asyncio.Semaphore(self.settings.worker_concurrency)
+        running: set[asyncio.Task[None]] = set()
+
+        async def dispatch(msgs: list[Msg]) -> None:
+            for msg in msgs:
+                await slots.acquire()
+                task = asyncio.create_task(self._run_one(msg))
+                running.add(task)
+                task.add_done_callback(lambda t: (running.discard(t), slots.release()))
+
+        log.info("worker started", extra={"kind": self.kind, "durable": self.durable})
+        await pull_loop(subscription, dispatch, stop, batch=1)
+        # Unfinished jobs are not acked: JetStream hands them to another replica.
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await subscription.unsubscribe()
+
+    async def _run_one(self, msg: Msg) -> None:
+        try:
+            request = parse_event(msg)
+        except Exception:
+            log.error("dropping undecodable job request", extra={"subject": msg.subject})
+            await msg.term()
+            return
+        attempt = msg.metadata.num_delivered
+        ctx = JobContext(self.bus, request, msg, attempt)
+        token = job_id_var.set(request.job_id)
+        try:
+            log.info("job started", extra={"kind": self.kind, "attempt": attempt})
+            payload = await self.handler(ctx)
+            await ctx.completed(payload)
+            await msg.ack_sync()
+            JOBS_FINISHED.labels(self.kind, "completed").inc()
+            log.info("job completed")
+        except ClipsiftError as exc:
+            await self._fail(ctx, msg, str(exc))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("job attempt failed", extra={"attempt": attempt})
+            if attempt >= self.settings.worker_max_deliver:
+                await self._fail(ctx, msg, f"internal error after {attempt} attempts: {type(exc).__name__}")
+            else:
+                await msg.nak(delay=min(30.0, 2.0**attempt))
+        finally:
+            job_id_var.reset(token)
+
+    async def _fail(self, ctx: JobContext, msg: Msg, reason: str) -> None:
+        await ctx.failed(reason)
+        await msg.term()
+        JOBS_FINISHED.labels(self.kind, "failed").inc()
+        log.warning("job failed", extra={"reason": reason})

@@ -1,0 +1,1 @@
+"""clipsift API gateway."""

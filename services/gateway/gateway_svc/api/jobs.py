@@ -1,0 +1,186 @@
+"""Jobs: submit a corpus, follow it (REST or WebSocket), fetch its result."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import Response
+from nats.errors import TimeoutError as NatsTimeout
+
+from clipsift.events.v1 import events_pb2
+from clipsift_common.errors import InvalidArgument, ResourceExhausted
+from clipsift_common.events import TERMINAL_TYPES, event_to_dict, job_subject, make_event, parse_event
+from clipsift_common.grpc_client import ServiceUnavailable
+
+from ..auth import Principal, authenticate, authenticate_websocket
+from ..corpus import CorpusLimits, corpus_format, write_canonical
+from ..jobs import job_view
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+
+
+
+def _not_found(job_id: str) -> HTTPException:
+    return HTTPException(404, f"job {job_id} not found")
+
+
+@router.post("", status_code=202)
+async def submit_job(
+    request: Request,
+    principal: Annotated[Principal, Depends(authenticate)],
+    kind: Annotated[Literal["dedup"], Query(description="Job kind")] = "dedup",
+    threshold: Annotated[float | None, Query(gt=0, le=1, description="Minimum Jaccard")] = None,
+    shingle_size: Annotated[int | None, Query(ge=1, le=32)] = None,
+) -> dict[str, Any]:
+    """Submit a corpus for near-duplicate detection.
+
+    The request body is the corpus itself, streamed: ``Content-Type: application/zip`` (a zip
+    of .txt files, ids are their paths) or ``application/jsonl`` (one ``{"id", "text"}`` per line).
+    The corpus is validated completely before the job is created.
+    """
+    state = request.app.state
+    settings = state.settings
+    fmt = corpus_format(request.headers.get("content-type"))
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes:
+        raise ResourceExhausted(f"upload of {declared} bytes exceeds the limit of {settings.max_upload_bytes}")
+    job_id = uuid.uuid4()
+    upload_key = f"uploads/{job_id}/corpus.{fmt}"
+    input_key = f"jobs/{job_id}/corpus.jsonl"
+    blobs = state.blobs
+    try:
+        received = 0
+        with blobs.writer(upload_key) as out:
+            async for chunk in request.stream():
+                received += len(chunk)
+                if received > settings.max_upload_bytes:
+                    raise ResourceExhausted(f"upload exceeds the limit of {settings.max_upload_bytes} bytes")
+                out.write(chunk)
+        if received == 0:
+            raise InvalidArgument("the request body is empty: send the corpus as the body")
+        limits = CorpusLimits(settings.max_corpus_documents, settings.max_corpus_text_bytes)
+
+        def canonicalize() -> Any:
+            with blobs.writer(input_key) as out:
+                return write_canonical(blobs.local_path(upload_key), fmt, out, limits)
+
+        stats = await asyncio.to_thread(canonicalize)
+        options: dict[str, Any] = {"input_key": input_key, "documents": stats.documents, "format": fmt}
+        if threshold is not None:
+            options["threshold"] = threshold
+        if shingle_size is not None:
+            options["shingle_size"] = shingle_size
+        created_at = await state.jobs.create(job_id, principal.tenant_id, kind, options, input_key)
+        event = make_event(
+            job_id=str(job_id),
+            tenant_id=principal.tenant_id,
+            kind=kind,
+            event_type=events_pb2.EVENT_TYPE_REQUESTED,
+            key="requested",
+            step="queued",
+            message=f"{stats.documents} documents queued",
+            payload=options,
+            job_created_at=created_at,
+        )
+        try:
+            await state.bus.publish(event)
+        except Exception as exc:
+            await state.jobs.delete(job_id)
+            raise ServiceUnavailable("nats", f"could not queue the job: {type(exc).__name__}") from exc
+    except BaseException:
+        await asyncio.to_thread(blobs.delete_prefix, f"jobs/{job_id}")
+        raise
+    finally:
+        await asyncio.to_thread(blobs.delete_prefix, f"uploads/{job_id}")
+    row = await state.jobs.get(str(job_id), principal.tenant_id)
+    return job_view(row)
+
+
+@router.get("")
+async def list_jobs(
+    request: Request,
+    principal: Annotated[Principal, Depends(authenticate)],
+    status: Annotated[Literal["queued", "running", "completed", "failed"] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
+    rows = await request.app.state.jobs.list(principal.tenant_id, limit, status)
+    return {"jobs": [job_view(row) for row in rows]}
+
+
+@router.get("/{job_id}")
+async def get_job(
+    job_id: str, request: Request, principal: Annotated[Principal, Depends(authenticate)]
+) -> dict[str, Any]:
+    row = await request.app.state.jobs.get(job_id, principal.tenant_id)
+    if row is None:
+        raise _not_found(job_id)
+    return job_view(row)
+
+
+@router.get("/{job_id}/result")
+async def get_result(job_id: str, request: Request, principal: Annotated[Principal, Depends(authenticate)]) -> Response:
+    """The job's result document (JSON), once the job has completed."""
+    row = await request.app.state.jobs.get(job_id, principal.tenant_id)
+    if row is None:
+        raise _not_found(job_id)
+    if row["status"] != "completed":
+        detail = f"job {job_id} is {row['status']}" + (f": {row['message']}" if row["status"] == "failed" else "")
+        raise HTTPException(409, detail)
+    key = (row["result"] or {}).get("result_key")
+    data = await asyncio.to_thread(request.app.state.blobs.read_bytes, key)
+    return Response(
+        data,
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{job_id}.json"'},
+    )
+
+
+@router.websocket("/{job_id}/events")
+async def job_events(websocket: WebSocket, job_id: str) -> None:
+    """Every event of the job from the first, then live ones, as JSON; closes after the final event."""
+    state = websocket.app.state
+    principal = await authenticate_websocket(websocket)
+    if principal is None:
+        await websocket.close(code=4401, reason="missing or invalid API key")
+        return
+    if await state.jobs.get(job_id, principal.tenant_id) is None:
+        await websocket.close(code=4404, reason=f"job {job_id} not found")
+        return
+    await websocket.accept()
+    subscription = await state.bus.replay(job_subject(job_id))
+    disconnected = asyncio.create_task(_wait_disconnect(websocket))
+    try:
+        while not disconnected.done():
+            try:
+                msg = await subscription.next_msg(timeout=1.0)
+            except NatsTimeout:
+                continue
+            event = parse_event(msg)
+            if event.type in TERMINAL_TYPES:
+                # Fold the final event in before the client hears of it, so a GET that follows sees it.
+                await state.jobs.apply(event)
+            await websocket.send_text(json.dumps(event_to_dict(event)))
+            if event.type in TERMINAL_TYPES:
+                await websocket.close(code=1000)
+                return
+    except WebSocketDisconnect:
+        return
+    finally:
+        disconnected.cancel()
+        with contextlib.suppress(Exception):
+            await subscription.unsubscribe()
+
+
+async def _wait_disconnect(websocket: WebSocket) -> None:
+    with contextlib.suppress(Exception):
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return

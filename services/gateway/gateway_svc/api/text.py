@@ -1,0 +1,85 @@
+"""Synchronous text endpoints: answers in the response, for inputs that fit one request."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from google.protobuf import json_format
+from pydantic import BaseModel, Field
+
+from clipsift.text.v1 import text_pb2, text_pb2_grpc
+from clipsift_common.errors import ResourceExhausted
+
+from ..auth import Principal, authenticate
+
+router = APIRouter(prefix="/v1/text", tags=["text"])
+
+
+class SimilarityIn(BaseModel):
+    a: str = Field(description="First text")
+    b: str = Field(description="Second text")
+    shingle_size: int | None = Field(default=None, ge=1, le=32, description="Words per shingle (default 5)")
+
+
+class DocumentIn(BaseModel):
+    id: str = Field(min_length=1, max_length=512)
+    text: str
+
+
+class DuplicatesIn(BaseModel):
+    documents: list[DocumentIn] = Field(min_length=1)
+    threshold: float | None = Field(default=None, gt=0, le=1, description="Minimum Jaccard (default 0.8)")
+    shingle_size: int | None = Field(default=None, ge=1, le=32)
+
+
+def _as_dict(message: Any) -> dict[str, Any]:
+    return json_format.MessageToDict(
+        message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
+
+
+def _check_size(request: Request, texts: list[str]) -> None:
+    settings = request.app.state.settings
+    if len(texts) > settings.max_request_documents:
+        raise ResourceExhausted(
+            f"{len(texts)} documents in one request; the limit is {settings.max_request_documents} "
+            "(submit a corpus job with POST /v1/jobs instead)"
+        )
+    for text in texts:
+        if len(text) > settings.max_request_text_chars:
+            raise ResourceExhausted(
+                f"a text has {len(text)} characters; the limit is {settings.max_request_text_chars}"
+            )
+
+
+@router.post("/similarity")
+async def similarity(
+    body: SimilarityIn, request: Request, principal: Annotated[Principal, Depends(authenticate)]
+) -> dict[str, Any]:
+    """Jaccard similarity of two texts over word shingles: the MinHash estimate and the exact value."""
+    _check_size(request, [body.a, body.b])
+    client = request.app.state.text
+    reply = await client.call(
+        text_pb2_grpc.TextServiceStub(client.channel).Similarity,
+        text_pb2.SimilarityRequest(a=body.a, b=body.b, options=text_pb2.ShingleOptions(shingle_size=body.shingle_size or 0)),
+    )
+    return _as_dict(reply)
+
+
+@router.post("/duplicates")
+async def duplicates(
+    body: DuplicatesIn, request: Request, principal: Annotated[Principal, Depends(authenticate)]
+) -> dict[str, Any]:
+    """Near-duplicate clusters among the given documents (every pair verified by exact Jaccard)."""
+    _check_size(request, [d.text for d in body.documents])
+    client = request.app.state.text
+    reply = await client.call(
+        text_pb2_grpc.TextServiceStub(client.channel).FindDuplicates,
+        text_pb2.FindDuplicatesRequest(
+            documents=[text_pb2.Document(id=d.id, text=d.text) for d in body.documents],
+            threshold=body.threshold or 0.0,
+            options=text_pb2.ShingleOptions(shingle_size=body.shingle_size or 0),
+        ),
+    )
+    return _as_dict(reply)

@@ -1,0 +1,94 @@
+"""The FastAPI application and its lifespan: connections open once, close in order."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+from prometheus_client import Counter, Histogram
+
+from clipsift_common.blobstore import LocalBlobStore
+from clipsift_common.db import migrate, open_pool
+from clipsift_common.events import EventBus
+from clipsift_common.grpc_client import ServiceClient
+from clipsift_common.metrics import LATENCY_BUCKETS
+
+from .api import analytics, health, jobs, text
+from .errors import install_error_handlers
+from .jobs import JobStore
+from .projector import JobProjector
+from .settings import GatewaySettings
+
+log = logging.getLogger(__name__)
+MIGRATIONS = "gateway_svc.migrations"
+
+HTTP_REQUESTS = Counter("clipsift_http_requests_total", "HTTP requests", ["method", "route", "status"])
+HTTP_LATENCY = Histogram(
+    "clipsift_http_request_seconds", "HTTP request latency", ["method", "route"], buckets=LATENCY_BUCKETS
+)
+
+
+def _client(settings: GatewaySettings, target: str) -> ServiceClient:
+    return ServiceClient(
+        target,
+        deadline_seconds=settings.grpc_deadline_seconds,
+        breaker_fail_max=settings.breaker_fail_max,
+        breaker_reset_seconds=settings.breaker_reset_seconds,
+        max_message_bytes=settings.grpc_max_message_bytes,
+    )
+
+
+def create_app(settings: GatewaySettings) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await migrate(settings.database_url, "gateway", MIGRATIONS)
+        pool = await open_pool(settings)
+        bus = await EventBus.connect(
+            settings.nats_url, name="gateway", stream=settings.nats_stream,
+            max_age_seconds=settings.nats_stream_max_age_seconds,
+        )
+        state = app.state
+        state.settings = settings
+        state.pool = pool
+        state.bus = bus
+        state.blobs = LocalBlobStore(settings.blob_dir)
+        state.jobs = JobStore(pool)
+        state.text = _client(settings, settings.text_target)
+        state.analytics = _client(settings, settings.analytics_target)
+        stop = asyncio.Event()
+        projector = asyncio.create_task(JobProjector(bus, state.jobs).run(stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            await asyncio.gather(projector, return_exceptions=True)
+            await state.text.close()
+            await state.analytics.close()
+            await bus.close()
+            await pool.close()
+
+    app = FastAPI(
+        title="clipsift",
+        version="0.1.0",
+        description="Self-hosted content platform: redundancy detection and long-video clipping.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for module in (health, text, jobs, analytics):
+        app.include_router(module.router)
+
+    @app.middleware("http")
+    async def record_metrics(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        start = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        template = getattr(route, "path", "unmatched")
+        HTTP_REQUESTS.labels(request.method, template, str(response.status_code)).inc()
+        HTTP_LATENCY.labels(request.method, template).observe(time.perf_counter() - start)
+        return response
+
+    return app

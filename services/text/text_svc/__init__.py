@@ -1,0 +1,1 @@
+"""clipsift text service: near-duplicate detection over text corpora."""

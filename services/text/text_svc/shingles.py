@@ -1,0 +1,105 @@
+"""Word shingles as sorted arrays of 64-bit hashes, computed for many documents at once.
+
+Tokens are hashed column-wise over a fixed-width code-point matrix, so the cost is a few
+numpy passes over the corpus rather than one Python call per token.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+U64 = npt.NDArray[np.uint64]
+_WORD = re.compile(r"\w+")
+_PRIME = np.uint64(0x100000001B3)  # FNV-1a 64-bit prime
+_OFFSET = np.uint64(0xCBF29CE484222325)
+_SHINGLE_MULT = np.uint64(0x9E3779B97F4A7C15)  # golden-ratio constant
+
+
+def normalize(text: str) -> str:
+    """Case- and compatibility-folded text: 'ＡＢＣ' and 'abc' shingle alike."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def tokenize(text: str) -> list[str]:
+    return _WORD.findall(normalize(text))
+
+
+def _mix(x: U64) -> U64:
+    """splitmix64 finaliser: spreads every input bit over the whole word."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def hash_tokens(tokens: Sequence[str]) -> U64:
+    """Stable 64-bit hash per token, independent of batch composition."""
+    if not tokens:
+        return np.zeros(0, dtype=np.uint64)
+    codes = np.array(tokens, dtype=np.str_)
+    width = codes.dtype.itemsize // 4
+    points = codes.view(np.uint32).reshape(len(tokens), width).astype(np.uint64)
+    h = np.full(len(tokens), _OFFSET, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for column in range(width):
+            c = points[:, column]
+            # Zero padding beyond a token's end must not change its hash.
+            h = np.where(c != 0, (h ^ c) * _PRIME, h)
+        return _mix(h)
+
+
+@dataclass(frozen=True)
+class ShingleSets:
+    """Concatenated sorted-unique shingle hashes of several documents, split by ``offsets``."""
+
+    values: U64
+    offsets: npt.NDArray[np.int64]  # len(documents) + 1
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def of(self, index: int) -> U64:
+        return self.values[self.offsets[index] : self.offsets[index + 1]]
+
+    def sizes(self) -> npt.NDArray[np.int64]:
+        return np.diff(self.offsets)
+
+
+def shingle_documents(texts: Sequence[str], size: int) -> ShingleSets:
+    """Sets of ``size``-word shingles per text. A text shorter than ``size`` words is one shingle;
+    a text with no words has an empty set."""
+    token_lists = [tokenize(text) for text in texts]
+    counts = np.fromiter((len(t) for t in token_lists), dtype=np.int64, count=len(token_lists))
+    all_hashes = hash_tokens([tok for toks in token_lists for tok in toks])
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    parts: list[U64] = []
+    with np.errstate(over="ignore"):
+        for i, n in enumerate(counts):
+            tokens = all_hashes[starts[i] : starts[i + 1]]
+            k = min(size, int(n))
+            if k == 0:
+                parts.append(np.zeros(0, dtype=np.uint64))
+                continue
+            count = int(n) - k + 1
+            combined = tokens[:count].copy()
+            for j in range(1, k):
+                combined = combined * _SHINGLE_MULT + tokens[j : j + count]
+            parts.append(np.unique(_mix(combined)))
+    sizes = np.fromiter((len(p) for p in parts), dtype=np.int64, count=len(parts))
+    values = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
+    return ShingleSets(values=values, offsets=np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64))
+
+
+def exact_jaccard(a: U64, b: U64) -> float:
+    """Jaccard of two sorted-unique hash arrays."""
+    if len(a) == 0 and len(b) == 0:
+        return 1.0
+    inter = len(np.intersect1d(a, b, assume_unique=True))
+    return inter / (len(a) + len(b) - inter)
