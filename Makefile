@@ -9,7 +9,7 @@ PROTO_OUT := libs/common/src
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip==25.3
+	$(BIN)/pip install --quiet --upgrade pip==26.3
 
 # One stamp per dependency set, so `make test` after `make run` installs nothing twice.
 $(VENV)/.installed: $(BIN)/python requirements/constraints.txt requirements/dev.txt $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)

@@ -23,13 +23,20 @@ async def main(settings: AnalyticsSettings) -> None:
     await migrate(settings.database_url, "analytics", MIGRATIONS)
     pool = await open_pool(settings)
     bus = await EventBus.connect(
-        settings.nats_url, name="analytics", stream=settings.nats_stream,
+        settings.nats_url,
+        name="analytics",
+        stream=settings.nats_stream,
         max_age_seconds=settings.nats_stream_max_age_seconds,
     )
     server = GrpcServer(
         settings,
-        [ServiceBinding(analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server,
-                        AnalyticsServicer(EventQueries(pool)), "clipsift.analytics.v1.AnalyticsService")],
+        [
+            ServiceBinding(
+                analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server,
+                AnalyticsServicer(EventQueries(pool)),
+                "clipsift.analytics.v1.AnalyticsService",
+            )
+        ],
     )
     ingester = EventIngester(
         bus, pool, settings.consumer_name, settings.ingest_batch_size, settings.ingest_ack_wait_seconds

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from datetime import UTC
 
 from google.protobuf import json_format
+from google.protobuf.message import DecodeError
 from nats.aio.msg import Msg
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
@@ -30,11 +32,12 @@ ON CONFLICT (event_id) DO NOTHING
 
 
 def _row(msg: Msg) -> tuple[object, ...] | None:
+    """The row for one message, or None when it can never be stored (it would fail its whole batch)."""
     try:
         event = parse_event(msg)
         return (
-            event.event_id,
-            event.job_id,
+            uuid.UUID(event.event_id),
+            uuid.UUID(event.job_id),
             event.tenant_id,
             event.job_kind,
             TYPE_NAMES[event.type],
@@ -47,7 +50,7 @@ def _row(msg: Msg) -> tuple[object, ...] | None:
             event.job_created_at.ToDatetime(tzinfo=UTC) if event.HasField("job_created_at") else None,
             msg.metadata.sequence.stream,
         )
-    except (KeyError, ValueError) as exc:
+    except (KeyError, ValueError, DecodeError) as exc:
         log.error("dropping malformed event", extra={"subject": msg.subject, "error": str(exc)})
         return None
 

@@ -1,6 +1,6 @@
 """Operator commands run next to the gateway (``kubectl exec ... python -m gateway_svc.admin``).
 
-    python -m gateway_svc.admin create-key --tenant acme [--label ci] [--admin]
+python -m gateway_svc.admin create-key --tenant acme [--label ci] [--admin]
 """
 
 from __future__ import annotations

@@ -48,7 +48,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         await migrate(settings.database_url, "gateway", MIGRATIONS)
         pool = await open_pool(settings)
         bus = await EventBus.connect(
-            settings.nats_url, name="gateway", stream=settings.nats_stream,
+            settings.nats_url,
+            name="gateway",
+            stream=settings.nats_stream,
             max_age_seconds=settings.nats_stream_max_age_seconds,
         )
         state = app.state
@@ -82,7 +84,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         app.include_router(module.router)
 
     @app.middleware("http")
-    async def record_metrics(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def record_metrics(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         start = time.perf_counter()
         response = await call_next(request)
         route = request.scope.get("route")

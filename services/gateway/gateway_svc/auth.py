@@ -45,7 +45,8 @@ async def create_api_key(
     async with conn.transaction():
         await conn.execute("INSERT INTO tenants (id) VALUES (%s) ON CONFLICT DO NOTHING", (tenant_id,))
         await conn.execute(
-            "INSERT INTO api_keys (id, tenant_id, key_hash, prefix, label, is_admin) VALUES (%s, %s, %s, %s, %s, %s)",
+            "INSERT INTO api_keys (id, tenant_id, key_hash, prefix, label, is_admin) "
+            "VALUES (%s, %s, %s, %s, %s, %s)",
             (uuid.uuid4(), tenant_id, hash_key(key), prefix, label, is_admin),
         )
     return key

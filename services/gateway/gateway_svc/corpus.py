@@ -36,7 +36,7 @@ def corpus_format(content_type: str | None) -> str:
         return "jsonl"
     raise InvalidArgument(
         f"unsupported corpus content type {media or '(none)'!r}: send application/zip "
-        "(a zip of .txt files) or application/jsonl (one {\"id\", \"text\"} object per line)"
+        '(a zip of .txt files) or application/jsonl (one {"id", "text"} object per line)'
     )
 
 
@@ -99,5 +99,7 @@ def write_canonical(source: Path, fmt: str, out: BinaryIO, limits: CorpusLimits)
             raise ResourceExhausted(f"corpus text exceeds {limits.max_text_bytes} bytes (the limit)")
         out.write(json.dumps({"id": doc_id, "text": text}, ensure_ascii=False).encode("utf-8") + b"\n")
     if not seen:
-        raise InvalidArgument("corpus contains no documents" + (" (no .txt files in the zip)" if fmt == "zip" else ""))
+        raise InvalidArgument(
+            "corpus contains no documents" + (" (no .txt files in the zip)" if fmt == "zip" else "")
+        )
     return CorpusStats(documents=len(seen), text_bytes=total)

@@ -62,7 +62,9 @@ class JobStore:
         if parsed is None:
             return None
         async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id = %s AND tenant_id = %s", (parsed, tenant_id))
+            await cur.execute(
+                f"SELECT {_COLUMNS} FROM jobs WHERE id = %s AND tenant_id = %s", (parsed, tenant_id)
+            )
             return await cur.fetchone()
 
     async def list(self, tenant_id: str, limit: int, status: str | None) -> list[dict[str, Any]]:
@@ -98,6 +100,11 @@ class JobStore:
             await conn.execute(sql, params)
 
 
+def _integral(value: Any) -> Any:
+    # Event payloads travel as protobuf Struct, where every number is a double.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def job_view(row: dict[str, Any]) -> dict[str, Any]:
     """The public shape of a job; storage details (blob keys) stay inside."""
     result = row["result"] or {}
@@ -109,7 +116,7 @@ def job_view(row: dict[str, Any]) -> dict[str, Any]:
         "step": row["step"],
         "message": row["message"],
         "options": {k: v for k, v in row["options"].items() if k != "input_key"},
-        "summary": {k: v for k, v in result.items() if k != "result_key"},
+        "summary": {k: _integral(v) for k, v in result.items() if k != "result_key"},
         "created_at": row["created_at"].isoformat(),
         "updated_at": row["updated_at"].isoformat(),
         "result_url": f"/v1/jobs/{row['id']}/result" if row["status"] == "completed" else None,

@@ -23,14 +23,23 @@ async def main(settings: TextSettings) -> None:
     detector = Detector(settings)
     server = GrpcServer(
         settings,
-        [ServiceBinding(text_pb2_grpc.add_TextServiceServicer_to_server, TextServicer(detector),
-                        "clipsift.text.v1.TextService")],
+        [
+            ServiceBinding(
+                text_pb2_grpc.add_TextServiceServicer_to_server,
+                TextServicer(detector),
+                "clipsift.text.v1.TextService",
+            )
+        ],
     )
     bus = await EventBus.connect(
-        settings.nats_url, name="text", stream=settings.nats_stream,
+        settings.nats_url,
+        name="text",
+        stream=settings.nats_stream,
         max_age_seconds=settings.nats_stream_max_age_seconds,
     )
-    worker = JobWorker(bus, KIND, "text-dedup", DedupJob(detector, LocalBlobStore(settings.blob_dir)), settings)
+    worker = JobWorker(
+        bus, KIND, "text-dedup", DedupJob(detector, LocalBlobStore(settings.blob_dir)), settings
+    )
 
     async def load() -> None:
         # The LSH parameter search for the default threshold takes a moment: do it before SERVING.

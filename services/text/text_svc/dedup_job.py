@@ -54,7 +54,7 @@ class DedupJob:
             )
         except ValueError as exc:
             raise JobFailed(str(exc)) from exc
-        document = {
+        document: dict[str, Any] = {
             "job_id": ctx.job_id,
             "documents": len(ids),
             "threshold": threshold,

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from clipsift_common.errors import InvalidArgument, ResourceExhausted
 
 from .minhash import DuplicateResult, estimated_jaccard, find_duplicates, signatures
-from .shingles import ShingleSets, exact_jaccard, shingle_documents
 from .settings import TextSettings
+from .shingles import ShingleSets, exact_jaccard, shingle_documents
 
 
 @dataclass(frozen=True)

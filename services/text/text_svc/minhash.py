@@ -84,10 +84,12 @@ def _false_probabilities(threshold: float, bands: int, rows: int) -> tuple[float
 
 
 @lru_cache(maxsize=64)
-def lsh_params(threshold: float, num_perm: int, fn_weight: float = 0.9) -> tuple[int, int]:
+def lsh_params(threshold: float, num_perm: int, fn_weight: float = 0.99) -> tuple[int, int]:
     """Bands and rows (bands * rows <= num_perm) minimising the weighted area of false
     positives below and false negatives above the threshold. False negatives weigh more:
-    a missed duplicate is lost, a false candidate only costs one exact check."""
+    a missed duplicate is lost, a false candidate only costs one exact check. (At 0.9 the
+    choice for 0.8 / 128 was 14 x 9, which finds a pair right at the threshold only 87% of
+    the time; 0.99 gives 18 x 7 and 98.6%.)"""
     best, best_cost = (1, num_perm), float("inf")
     for bands in range(1, num_perm + 1):
         for rows in range(1, num_perm // bands + 1):
@@ -103,7 +105,9 @@ def candidate_pairs(sigs: Signatures, bands: int, rows: int) -> npt.NDArray[np.i
     n = sigs.shape[0]
     found: list[npt.NDArray[np.int64]] = []
     for band in range(bands):
-        keys = np.ascontiguousarray(sigs[:, band * rows : (band + 1) * rows]).view(np.dtype((np.void, rows * 4)))
+        keys = np.ascontiguousarray(sigs[:, band * rows : (band + 1) * rows]).view(
+            np.dtype((np.void, rows * 4))
+        )
         _, bucket = np.unique(keys.ravel(), return_inverse=True)
         order = np.argsort(bucket, kind="stable")
         sorted_buckets = bucket[order]
@@ -174,7 +178,7 @@ def _components(n: int, edges: list[tuple[int, int]]) -> Iterator[list[int]]:
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
     groups: dict[int, list[int]] = {}
-    for a, b in edges:
+    for a, _ in edges:
         groups.setdefault(root(a), [])
     for x in range(n):
         r = root(x)

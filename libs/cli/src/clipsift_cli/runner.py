@@ -102,15 +102,37 @@ class LocalPlatform:
         http_port = self.config.http_port or free_port()
         common = {"LOG_LEVEL": self.config.log_level, "NATS_URL": self.nats_url}
         self.services = [
-            self._service("text", "text_svc", text_port, {**common, "GRPC_HOST": "127.0.0.1",
-                                                          "GRPC_PORT": str(text_port), "BLOB_DIR": blob_dir}),
-            self._service("analytics", "analytics_svc", analytics_port, {
-                **common, "GRPC_HOST": "127.0.0.1", "GRPC_PORT": str(analytics_port),
-                "DATABASE_URL": self.database_url}),
-            self._service("gateway", "gateway_svc", http_port, {
-                **common, "HTTP_HOST": "127.0.0.1", "HTTP_PORT": str(http_port), "DATABASE_URL": self.database_url,
-                "BLOB_DIR": blob_dir, "TEXT_TARGET": f"127.0.0.1:{text_port}",
-                "ANALYTICS_TARGET": f"127.0.0.1:{analytics_port}"}),
+            self._service(
+                "text",
+                "text_svc",
+                text_port,
+                {**common, "GRPC_HOST": "127.0.0.1", "GRPC_PORT": str(text_port), "BLOB_DIR": blob_dir},
+            ),
+            self._service(
+                "analytics",
+                "analytics_svc",
+                analytics_port,
+                {
+                    **common,
+                    "GRPC_HOST": "127.0.0.1",
+                    "GRPC_PORT": str(analytics_port),
+                    "DATABASE_URL": self.database_url,
+                },
+            ),
+            self._service(
+                "gateway",
+                "gateway_svc",
+                http_port,
+                {
+                    **common,
+                    "HTTP_HOST": "127.0.0.1",
+                    "HTTP_PORT": str(http_port),
+                    "DATABASE_URL": self.database_url,
+                    "BLOB_DIR": blob_dir,
+                    "TEXT_TARGET": f"127.0.0.1:{text_port}",
+                    "ANALYTICS_TARGET": f"127.0.0.1:{analytics_port}",
+                },
+            ),
         ]
         for service in self.services:
             service.start()
@@ -177,8 +199,15 @@ class LocalPlatform:
             "database_url": self.database_url,
             "blob_dir": str(self.home / "blobs"),
             "runner_pid": os.getpid(),
-            "services": {s.name: {"pid": s.process.pid if s.process else None, "port": s.port,
-                                  "restarts": s.restarts, "log": str(s.log_file)} for s in self.services},
+            "services": {
+                s.name: {
+                    "pid": s.process.pid if s.process else None,
+                    "port": s.port,
+                    "restarts": s.restarts,
+                    "log": str(s.log_file),
+                }
+                for s in self.services
+            },
         }
         tmp = self.runtime_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(runtime, indent=2))

@@ -27,7 +27,7 @@ from clipsift.events.v1 import events_pb2
 log = logging.getLogger(__name__)
 
 EventType = events_pb2.EventType
-TYPE_NAMES = {
+TYPE_NAMES: dict[int, str] = {
     events_pb2.EVENT_TYPE_REQUESTED: "requested",
     events_pb2.EVENT_TYPE_PROGRESS: "progress",
     events_pb2.EVENT_TYPE_COMPLETED: "completed",
@@ -207,12 +207,20 @@ async def pull_loop(
     batch: int = 1,
     fetch_timeout: float = 1.0,
 ) -> None:
-    """Fetch batches until ``stop`` is set; ``handle`` owns acking each message."""
-    while not stop.is_set():
-        try:
-            msgs = await subscription.fetch(batch, timeout=fetch_timeout)
-        except TimeoutError:
-            continue
-        except nats.errors.ConnectionClosedError:
-            return
-        await handle(msgs)
+    """Fetch batches until ``stop`` is set; ``handle`` owns acking each message.
+
+    Unsubscribes on the way out: a pull subscription left open makes the connection's drain
+    wait for its full timeout on shutdown.
+    """
+    try:
+        while not stop.is_set():
+            try:
+                msgs = await subscription.fetch(batch, timeout=fetch_timeout)
+            except TimeoutError:
+                continue
+            except nats.errors.ConnectionClosedError:
+                return
+            await handle(msgs)
+    finally:
+        with contextlib.suppress(Exception):
+            await subscription.unsubscribe()

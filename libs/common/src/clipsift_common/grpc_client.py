@@ -19,8 +19,12 @@ T = TypeVar("T")
 
 # Only these codes say "the dependency is unhealthy"; a bad request must not open the circuit.
 _TRIPPING_CODES = frozenset(
-    {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.INTERNAL,
-     grpc.StatusCode.UNKNOWN}
+    {
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.INTERNAL,
+        grpc.StatusCode.UNKNOWN,
+    }
 )
 
 # How gateway responses reflect a failed downstream call.
@@ -50,7 +54,7 @@ def _is_business_error(exc: BaseException) -> bool:
     return isinstance(exc, grpc.aio.AioRpcError) and exc.code() not in _TRIPPING_CODES
 
 
-class _BreakerGauge(pybreaker.CircuitBreakerListener):  # type: ignore[misc]
+class _BreakerGauge(pybreaker.CircuitBreakerListener):
     def __init__(self, target: str) -> None:
         self.target = target
 
@@ -92,7 +96,7 @@ class ServiceClient:
         method: Callable[..., Awaitable[T]],
         request: Any,
         *,
-        timeout: float | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - a gRPC deadline, sent to the server
     ) -> T:
         """Invoke ``method`` with a deadline; raise ``ServiceUnavailable`` when the circuit is open
         or the target cannot be reached, and re-raise business errors (INVALID_ARGUMENT ...) as-is."""

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,14 +81,16 @@ async def _abort_for(exc: BaseException, context: grpc.aio.ServicerContext, meth
 
 def _status_of(exc: BaseException | None, context: grpc.aio.ServicerContext) -> str:
     if exc is None:
-        return grpc.StatusCode.OK.name
+        return str(grpc.StatusCode.OK.name)
     if isinstance(exc, ClipsiftError):
-        return exc.code.name
+        return str(exc.code.name)
     code = context.code()
-    return code.name if isinstance(code, grpc.StatusCode) else grpc.StatusCode.INTERNAL.name
+    return str(code.name if isinstance(code, grpc.StatusCode) else grpc.StatusCode.INTERNAL.name)
 
 
-def _wrap_unary(fn: Callable[..., Awaitable[Any]], service: str, method: str) -> Callable[..., Awaitable[Any]]:
+def _wrap_unary(
+    fn: Callable[..., Awaitable[Any]], service: str, method: str
+) -> Callable[..., Awaitable[Any]]:
     async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> Any:
         start = time.perf_counter()
         error: BaseException | None = None
@@ -193,7 +195,7 @@ async def wait_for_shutdown_signal() -> None:
 async def run_service(
     server: GrpcServer,
     load: Callable[[], Awaitable[None]],
-    background: Iterable[Callable[[asyncio.Event], Awaitable[None]]] = (),
+    background: Iterable[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = (),
     cleanup: Iterable[Callable[[], Awaitable[None]]] = (),
 ) -> None:
     """Run a service until SIGTERM: start, load models, serve, then shut down in order.

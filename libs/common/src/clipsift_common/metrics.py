@@ -10,14 +10,18 @@ GRPC_SERVER_HANDLED = Counter(
     "clipsift_grpc_server_handled_total", "RPCs completed by the server", ["service", "method", "code"]
 )
 GRPC_SERVER_LATENCY = Histogram(
-    "clipsift_grpc_server_handling_seconds", "Server-side RPC latency", ["service", "method"],
+    "clipsift_grpc_server_handling_seconds",
+    "Server-side RPC latency",
+    ["service", "method"],
     buckets=LATENCY_BUCKETS,
 )
 GRPC_CLIENT_HANDLED = Counter(
     "clipsift_grpc_client_handled_total", "RPCs completed by clients", ["target", "method", "code"]
 )
 GRPC_CLIENT_LATENCY = Histogram(
-    "clipsift_grpc_client_handling_seconds", "Client-side RPC latency", ["target", "method"],
+    "clipsift_grpc_client_handling_seconds",
+    "Client-side RPC latency",
+    ["target", "method"],
     buckets=LATENCY_BUCKETS,
 )
 CIRCUIT_BREAKER_OPEN = Gauge(

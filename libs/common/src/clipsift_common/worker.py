@@ -10,7 +10,6 @@ the same ids and nothing downstream counts them twice.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -60,7 +59,9 @@ class JobContext:
         return self.request.job_kind
 
     def _event(self, event_type: int, key: str, **fields: Any) -> events_pb2.JobEvent:
-        created = self.request.job_created_at.ToDatetime() if self.request.HasField("job_created_at") else None
+        created = (
+            self.request.job_created_at.ToDatetime() if self.request.HasField("job_created_at") else None
+        )
         return make_event(
             job_id=self.job_id,
             tenant_id=self.tenant_id,
@@ -102,11 +103,15 @@ class JobContext:
 
     async def completed(self, payload: Mapping[str, Any]) -> None:
         await self.bus.publish(
-            self._event(events_pb2.EVENT_TYPE_COMPLETED, "completed", progress=1.0, step="done", payload=payload)
+            self._event(
+                events_pb2.EVENT_TYPE_COMPLETED, "completed", progress=1.0, step="done", payload=payload
+            )
         )
 
     async def failed(self, reason: str) -> None:
-        await self.bus.publish(self._event(events_pb2.EVENT_TYPE_FAILED, "failed", step="failed", message=reason))
+        await self.bus.publish(
+            self._event(events_pb2.EVENT_TYPE_FAILED, "failed", step="failed", message=reason)
+        )
 
 
 JobHandler = Callable[[JobContext], Awaitable[Mapping[str, Any]]]
@@ -138,7 +143,11 @@ class JobWorker:
                 await slots.acquire()
                 task = asyncio.create_task(self._run_one(msg))
                 running.add(task)
-                task.add_done_callback(lambda t: (running.discard(t), slots.release()))
+                task.add_done_callback(finished)
+
+        def finished(task: asyncio.Task[None]) -> None:
+            running.discard(task)
+            slots.release()
 
         log.info("worker started", extra={"kind": self.kind, "durable": self.durable})
         await pull_loop(subscription, dispatch, stop, batch=1)
@@ -146,8 +155,6 @@ class JobWorker:
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
-        with contextlib.suppress(Exception):
-            await subscription.unsubscribe()
 
     async def _run_one(self, msg: Msg) -> None:
         try:

@@ -23,7 +23,9 @@ async def summary(
     until: Annotated[datetime | None, Query(description="ISO 8601, exclusive")] = None,
     kind: Annotated[str | None, Query(max_length=64)] = None,
     status: Annotated[Literal["requested", "running", "completed", "failed"] | None, Query()] = None,
-    tenant: Annotated[str | None, Query(description="Admin keys only: another tenant, or '*' for all")] = None,
+    tenant: Annotated[
+        str | None, Query(description="Admin keys only: another tenant, or '*' for all")
+    ] = None,
 ) -> dict[str, Any]:
     """Jobs and events grouped by kind and status for the caller's tenant over a time range."""
     tenant_id = principal.tenant_id

@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
 
-
 def _not_found(job_id: str) -> HTTPException:
     return HTTPException(404, f"job {job_id} not found")
 
@@ -50,7 +49,9 @@ async def submit_job(
     fmt = corpus_format(request.headers.get("content-type"))
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes:
-        raise ResourceExhausted(f"upload of {declared} bytes exceeds the limit of {settings.max_upload_bytes}")
+        raise ResourceExhausted(
+            f"upload of {declared} bytes exceeds the limit of {settings.max_upload_bytes}"
+        )
     job_id = uuid.uuid4()
     upload_key = f"uploads/{job_id}/corpus.{fmt}"
     input_key = f"jobs/{job_id}/corpus.jsonl"
@@ -125,13 +126,17 @@ async def get_job(
 
 
 @router.get("/{job_id}/result")
-async def get_result(job_id: str, request: Request, principal: Annotated[Principal, Depends(authenticate)]) -> Response:
+async def get_result(
+    job_id: str, request: Request, principal: Annotated[Principal, Depends(authenticate)]
+) -> Response:
     """The job's result document (JSON), once the job has completed."""
     row = await request.app.state.jobs.get(job_id, principal.tenant_id)
     if row is None:
         raise _not_found(job_id)
     if row["status"] != "completed":
-        detail = f"job {job_id} is {row['status']}" + (f": {row['message']}" if row["status"] == "failed" else "")
+        detail = f"job {job_id} is {row['status']}" + (
+            f": {row['message']}" if row["status"] == "failed" else ""
+        )
         raise HTTPException(409, detail)
     key = (row["result"] or {}).get("result_key")
     data = await asyncio.to_thread(request.app.state.blobs.read_bytes, key)

@@ -62,7 +62,9 @@ async def similarity(
     client = request.app.state.text
     reply = await client.call(
         text_pb2_grpc.TextServiceStub(client.channel).Similarity,
-        text_pb2.SimilarityRequest(a=body.a, b=body.b, options=text_pb2.ShingleOptions(shingle_size=body.shingle_size or 0)),
+        text_pb2.SimilarityRequest(
+            a=body.a, b=body.b, options=text_pb2.ShingleOptions(shingle_size=body.shingle_size or 0)
+        ),
     )
     return _as_dict(reply)
 

@@ -1,0 +1,87 @@
+"""The whole platform, started by the local runner (``clipsift up``) as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CLI = [sys.executable, "-m", "clipsift_cli.main"]
+
+
+@dataclass
+class Platform:
+    home: Path
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def runtime(self) -> dict[str, Any]:
+        return dict(json.loads((self.home / "runtime.json").read_text()))
+
+    def cli(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*CLI, "--home", str(self.home), *args],
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=timeout,
+        )
+
+
+def start_platform(home: Path, env: dict[str, str]) -> Platform:
+    log = home / "runner.log"
+    home.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*CLI, "--home", str(home), "up", "--port", "0"],
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 180
+    while not (home / "runtime.json").exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"clipsift up did not start:\n{log.read_text()[-4000:]}")
+        time.sleep(0.2)
+    return Platform(home, process, log)
+
+
+def stop_platform(platform: Platform) -> int:
+    platform.process.send_signal(signal.SIGINT)
+    try:
+        return platform.process.wait(60)
+    except subprocess.TimeoutExpired:
+        platform.process.kill()
+        raise
+
+
+@pytest.fixture
+def embedded_platform(tmp_path: Path) -> Iterator[Platform]:
+    """Embedded NATS and PostgreSQL: nothing configured, as on a fresh laptop."""
+    env = {k: "" for k in ("CLIPSIFT_NATS_URL", "CLIPSIFT_DATABASE_URL")}
+    platform = start_platform(tmp_path / "home", env)
+    yield platform
+    if platform.process.poll() is None:
+        stop_platform(platform)
+
+
+@pytest.fixture
+def external_platform(tmp_path: Path, clean_nats_url: str, database_url: str) -> Iterator[Platform]:
+    """The machine's own NATS and PostgreSQL servers, as a cluster deployment would use."""
+    platform = start_platform(
+        tmp_path / "home", {"CLIPSIFT_NATS_URL": clean_nats_url, "CLIPSIFT_DATABASE_URL": database_url}
+    )
+    yield platform
+    if platform.process.poll() is None:
+        stop_platform(platform)
