@@ -19,10 +19,13 @@ _WORD = re.compile(r"\w+")
 _PRIME = np.uint64(0x100000001B3)  # FNV-1a 64-bit prime
 _OFFSET = np.uint64(0xCBF29CE484222325)
 _SHINGLE_MULT = np.uint64(0x9E3779B97F4A7C15)  # golden-ratio constant
+_MASK64 = (1 << 64) - 1
+# Tokens longer than this are hashed by a per-character loop instead of one numpy pass per column.
+_LONG_TOKEN = 256
 
 
 def normalize(text: str) -> str:
-    """Case- and compatibility-folded text: 'ＡＢＣ' and 'abc' shingle alike."""
+    """Case- and compatibility-folded text: fullwidth, ligature and upper-case forms shingle alike."""
     return unicodedata.normalize("NFKC", text).casefold()
 
 
@@ -41,8 +44,34 @@ def _mix(x: U64) -> U64:
 
 def hash_tokens(tokens: Sequence[str]) -> U64:
     """Stable 64-bit hash per token, independent of batch composition."""
+    out = np.zeros(len(tokens), dtype=np.uint64)
     if not tokens:
-        return np.zeros(0, dtype=np.uint64)
+        return out
+    lengths = np.fromiter((len(t) for t in tokens), dtype=np.int64, count=len(tokens))
+    # Hash tokens in classes of similar length (bit length of len - 1): one long token must not
+    # pad every other token of the batch to its width, which would cost tokens x longest token.
+    classes = np.frexp(np.maximum(lengths - 1, 0).astype(np.float64))[1]
+    for cls in np.unique(classes):
+        members = np.flatnonzero(classes == cls)
+        group = [tokens[i] for i in members.tolist()]
+        if int(lengths[members].max()) > _LONG_TOKEN:
+            # Few tokens this long exist; one numpy pass per character would cost more than a loop.
+            out[members] = _mix(np.array([_fnv1a(t) for t in group], dtype=np.uint64))
+        else:
+            out[members] = _hash_same_width(group)
+    return out
+
+
+def _fnv1a(token: str) -> int:
+    """FNV-1a over code points, identical to the column-wise loop of ``_hash_same_width``."""
+    h, prime = int(_OFFSET), int(_PRIME)
+    for code in map(ord, token):
+        if code:  # the column-wise loop skips NUL (it cannot tell it from padding)
+            h = ((h ^ code) * prime) & _MASK64
+    return h
+
+
+def _hash_same_width(tokens: Sequence[str]) -> U64:
     codes = np.array(tokens, dtype=np.str_)
     width = codes.dtype.itemsize // 4
     points = codes.view(np.uint32).reshape(len(tokens), width).astype(np.uint64)

@@ -37,7 +37,8 @@ class LocalBlobStore:
         self._tmp.mkdir(exist_ok=True)
 
     def local_path(self, key: str) -> Path:
-        if not _KEY.match(key) or any(part in {".", ".."} for part in key.split("/")):
+        # fullmatch: with match, "$" also matches before a trailing newline ("a\n" passed).
+        if not _KEY.fullmatch(key) or any(part in {".", ".."} for part in key.split("/")):
             raise InvalidArgument(f"invalid blob key {key!r}")
         return self.root / key
 

@@ -54,14 +54,18 @@ async def migrate(database_url: str, component: str, package: str) -> list[int]:
     """Apply the pending migrations of ``component`` found in ``package``; return the versions applied."""
     applied: list[int] = []
     async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
-        await conn.execute(
-            """CREATE TABLE IF NOT EXISTS schema_migrations (
-                   component text NOT NULL,
-                   version integer NOT NULL,
-                   name text NOT NULL,
-                   applied_at timestamptz NOT NULL DEFAULT now(),
-                   PRIMARY KEY (component, version))"""
-        )
+        async with conn.transaction():
+            # Under the lock too: two concurrent CREATE TABLE IF NOT EXISTS race in PostgreSQL
+            # (one fails with a unique violation on pg_type) when replicas start together.
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            await conn.execute(
+                """CREATE TABLE IF NOT EXISTS schema_migrations (
+                       component text NOT NULL,
+                       version integer NOT NULL,
+                       name text NOT NULL,
+                       applied_at timestamptz NOT NULL DEFAULT now(),
+                       PRIMARY KEY (component, version))"""
+            )
         for version, entry in _migration_files(package):
             async with conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))

@@ -141,8 +141,9 @@ class EventBus:
             retention=api.RetentionPolicy.LIMITS,
             storage=api.StorageType.FILE,
             max_age=float(max_age_seconds),
-            # Window inside which a republished Nats-Msg-Id is dropped by the server.
-            duplicate_window=120.0,
+            # Window inside which a republished Nats-Msg-Id is dropped by the server; the server
+            # refuses a window longer than max_age.
+            duplicate_window=min(120.0, float(max_age_seconds)),
         )
         try:
             await self.js.stream_info(self.stream)

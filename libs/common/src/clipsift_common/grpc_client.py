@@ -6,8 +6,9 @@ cannot: fail fast while a dependency is down instead of piling up requests behin
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import grpc
@@ -100,13 +101,31 @@ class ServiceClient:
     ) -> T:
         """Invoke ``method`` with a deadline; raise ``ServiceUnavailable`` when the circuit is open
         or the target cannot be reached, and re-raise business errors (INVALID_ARGUMENT ...) as-is."""
+        with self._guard(method):
+            return await method(request, timeout=timeout or self.deadline_seconds)
+        raise AssertionError("unreachable")  # _guard re-raises every failure
+
+    async def stream(
+        self,
+        method: Callable[..., AsyncIterator[T]],
+        request: Any,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 - a gRPC deadline, sent to the server
+    ) -> AsyncIterator[T]:
+        """Server-streaming variant of ``call``: the deadline covers the whole stream."""
+        with self._guard(method):
+            async for item in method(request, timeout=timeout or self.deadline_seconds):
+                yield item
+
+    @contextlib.contextmanager
+    def _guard(self, method: Any) -> Iterator[None]:
         name = getattr(method, "_method", b"")
         method_name = name.decode().rsplit("/", 1)[-1] if isinstance(name, bytes) else str(name)
         start = time.perf_counter()
         code = "OK"
         try:
             with self.breaker.calling():
-                return await method(request, timeout=timeout or self.deadline_seconds)
+                yield
         except pybreaker.CircuitBreakerError as exc:
             code = "CIRCUIT_OPEN"
             raise ServiceUnavailable(self.target, "circuit breaker open") from exc

@@ -143,6 +143,9 @@ class GrpcServer:
             options=[
                 ("grpc.max_receive_message_length", limit),
                 ("grpc.max_send_message_length", limit),
+                # gRPC sets SO_REUSEPORT by default: a second server (a stale instance) would then
+                # bind the same port silently and share its traffic instead of failing to start.
+                ("grpc.so_reuseport", 0),
             ],
         )
         self.health = health.aio.HealthServicer()

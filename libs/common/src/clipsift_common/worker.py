@@ -2,14 +2,16 @@
 
 Delivery semantics: a job is acknowledged after its result is stored and its COMPLETED (or
 FAILED) event is published. A worker killed mid-job never acks, so JetStream redelivers the
-request after ``ack_wait``; progress heartbeats (``in_progress``) keep a live job from being
-redelivered while it works. Event ids are derived from (job, step), so a rerun republishes
-the same ids and nothing downstream counts them twice.
+request after ``ack_wait``; heartbeats (``in_progress``, sent every third of ``ack_wait`` while
+the handler runs, and with each progress event) keep a live job from being redelivered. Event
+ids are derived from (job, step), so a rerun republishes the same ids and nothing downstream
+counts them twice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -150,11 +152,14 @@ class JobWorker:
             slots.release()
 
         log.info("worker started", extra={"kind": self.kind, "durable": self.durable})
-        await pull_loop(subscription, dispatch, stop, batch=1)
-        # Unfinished jobs are not acked: JetStream hands them to another replica.
-        for task in running:
-            task.cancel()
-        await asyncio.gather(*running, return_exceptions=True)
+        try:
+            await pull_loop(subscription, dispatch, stop, batch=1)
+        finally:
+            # Also when this task is cancelled: job tasks must not outlive their worker.
+            # Unfinished jobs are not acked: JetStream hands them to another replica.
+            for task in list(running):
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
 
     async def _run_one(self, msg: Msg) -> None:
         try:
@@ -166,6 +171,7 @@ class JobWorker:
         attempt = msg.metadata.num_delivered
         ctx = JobContext(self.bus, request, msg, attempt)
         token = job_id_var.set(request.job_id)
+        heartbeat = asyncio.create_task(self._heartbeat(msg))
         try:
             log.info("job started", extra={"kind": self.kind, "attempt": attempt})
             payload = await self.handler(ctx)
@@ -184,7 +190,17 @@ class JobWorker:
             else:
                 await msg.nak(delay=min(30.0, 2.0**attempt))
         finally:
+            heartbeat.cancel()
             job_id_var.reset(token)
+
+    async def _heartbeat(self, msg: Msg) -> None:
+        """Extend the ack deadline while the handler runs: a step that reports no progress for
+        longer than ``ack_wait`` would otherwise be redelivered and run twice."""
+        interval = self.settings.worker_ack_wait_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            with contextlib.suppress(Exception):
+                await msg.in_progress()
 
     async def _fail(self, ctx: JobContext, msg: Msg, reason: str) -> None:
         await ctx.failed(reason)
