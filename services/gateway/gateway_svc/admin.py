@@ -9,12 +9,14 @@ import argparse
 import asyncio
 
 import psycopg
+from pydantic import ValidationError
 
 from clipsift_common.db import migrate
+from clipsift_common.errors import ClipsiftError
 
 from .app import MIGRATIONS
 from .auth import create_api_key
-from .settings import GatewaySettings
+from .settings import AdminSettings
 
 
 async def create_key(database_url: str, tenant: str, label: str, is_admin: bool) -> str:
@@ -32,8 +34,16 @@ def main() -> None:
     create.add_argument("--label", default="")
     create.add_argument("--admin", action="store_true", help="may query analytics across tenants")
     args = parser.parse_args()
-    settings = GatewaySettings()  # type: ignore[call-arg]
-    print(asyncio.run(create_key(settings.database_url, args.tenant, args.label, args.admin)))
+    try:
+        # Only the database: an operator command must not need the gateway's NATS or gRPC targets.
+        settings = AdminSettings()  # type: ignore[call-arg]
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        parser.exit(2, f"error: bad CLIPSIFT_GATEWAY_* settings: {problems}\n")
+    try:
+        print(asyncio.run(create_key(settings.database_url, args.tenant, args.label, args.admin)))
+    except (ClipsiftError, psycopg.Error) as exc:
+        parser.exit(1, f"error: {exc}\n")
 
 
 if __name__ == "__main__":

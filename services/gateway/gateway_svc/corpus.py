@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,21 +41,29 @@ def corpus_format(content_type: str | None) -> str:
     )
 
 
-def _zip_documents(path: Path) -> Iterator[tuple[str, bytes]]:
+def _zip_documents(path: Path, max_text_bytes: int) -> Iterator[tuple[str, bytes]]:
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:  # ValueError: a member name that is not UTF-8
         raise InvalidArgument(f"corpus is not a valid zip file: {exc}") from None
     with archive:
-        broken = archive.testzip()
+        try:
+            broken = archive.testzip()
+        except (zlib.error, EOFError, NotImplementedError, ValueError) as exc:
+            raise InvalidArgument(f"zip cannot be read: {exc}") from None
         if broken is not None:
             raise InvalidArgument(f"zip member {broken!r} is corrupt (CRC mismatch)")
+        unpacked = 0
         for info in archive.infolist():
             name = info.filename
             if info.is_dir() or not name.lower().endswith(".txt"):
                 continue
             if any(part.startswith(".") or part == "__MACOSX" for part in name.split("/")):
                 continue
+            # Checked before reading: a small zip can unpack to more than memory holds.
+            unpacked += info.file_size
+            if unpacked > max_text_bytes:
+                raise ResourceExhausted(f"corpus text exceeds {max_text_bytes} bytes (the limit) unpacked")
             yield name, archive.read(info)
 
 
@@ -74,12 +83,18 @@ def _jsonl_documents(path: Path) -> Iterator[tuple[str, bytes]]:
             doc_id = record.get("id", f"line-{number}")
             if not isinstance(doc_id, (str, int)) or isinstance(doc_id, bool):
                 raise InvalidArgument(f'line {number}: "id" must be a string or an integer')
-            yield str(doc_id), record["text"].encode("utf-8")
+            try:
+                # Valid JSON may escape a lone surrogate ("\ud800"), which no UTF-8 text can hold.
+                text, name = record["text"].encode("utf-8"), str(doc_id)
+                name.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InvalidArgument(f"line {number} is not valid Unicode (lone surrogate escape)") from None
+            yield name, text
 
 
 def write_canonical(source: Path, fmt: str, out: BinaryIO, limits: CorpusLimits) -> CorpusStats:
     """Validate every document and write canonical JSONL to ``out``; raise on the first problem."""
-    documents = _zip_documents(source) if fmt == "zip" else _jsonl_documents(source)
+    documents = _zip_documents(source, limits.max_text_bytes) if fmt == "zip" else _jsonl_documents(source)
     seen: set[str] = set()
     total = 0
     for doc_id, raw in documents:

@@ -26,3 +26,9 @@ class GatewaySettings(ServiceSettings, NatsSettings, DatabaseSettings, BlobSetti
     max_corpus_text_bytes: int = Field(default=1024 * 1024 * 1024, gt=0)
     max_request_documents: int = Field(default=2000, ge=1)
     max_request_text_chars: int = Field(default=2_000_000, ge=1)
+
+
+class AdminSettings(DatabaseSettings):
+    """What ``python -m gateway_svc.admin`` needs: only the gateway's database, from the same environment."""
+
+    model_config = SettingsConfigDict(env_prefix="CLIPSIFT_GATEWAY_", extra="ignore", frozen=True)

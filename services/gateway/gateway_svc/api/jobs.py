@@ -152,14 +152,18 @@ async def job_events(websocket: WebSocket, job_id: str) -> None:
     """Every event of the job from the first, then live ones, as JSON; closes after the final event."""
     state = websocket.app.state
     principal = await authenticate_websocket(websocket)
+    # Accept before refusing: a close sent during the handshake reaches the client as a bare
+    # HTTP 403, and the 4401/4404 close codes would never arrive.
+    await websocket.accept()
     if principal is None:
         await websocket.close(code=4401, reason="missing or invalid API key")
         return
-    if await state.jobs.get(job_id, principal.tenant_id) is None:
+    row = await state.jobs.get(job_id, principal.tenant_id)
+    if row is None:
         await websocket.close(code=4404, reason=f"job {job_id} not found")
         return
-    await websocket.accept()
-    subscription = await state.bus.replay(job_subject(job_id))
+    # The stored id, not the path's spelling: subjects carry the canonical lowercase form.
+    subscription = await state.bus.replay(job_subject(row["id"]))
     disconnected = asyncio.create_task(_wait_disconnect(websocket))
     try:
         while not disconnected.done():

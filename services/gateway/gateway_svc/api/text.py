@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from google.protobuf import json_format
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from clipsift.text.v1 import text_pb2, text_pb2_grpc
 from clipsift_common.errors import ResourceExhausted
@@ -16,15 +16,27 @@ from ..auth import Principal, authenticate
 router = APIRouter(prefix="/v1/text", tags=["text"])
 
 
+def _encodable(value: str) -> str:
+    # JSON can escape a lone surrogate ("\ud800"); no UTF-8 string, so no gRPC message, can carry it.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"not valid Unicode text: lone surrogate at position {exc.start}") from None
+    return value
+
+
+Text = Annotated[str, AfterValidator(_encodable)]
+
+
 class SimilarityIn(BaseModel):
-    a: str = Field(description="First text")
-    b: str = Field(description="Second text")
+    a: Text = Field(description="First text")
+    b: Text = Field(description="Second text")
     shingle_size: int | None = Field(default=None, ge=1, le=32, description="Words per shingle (default 5)")
 
 
 class DocumentIn(BaseModel):
-    id: str = Field(min_length=1, max_length=512)
-    text: str
+    id: Text = Field(min_length=1, max_length=512)
+    text: Text
 
 
 class DuplicatesIn(BaseModel):

@@ -1,0 +1,326 @@
+"""The gateway in front of real services: in-process gRPC servers for text and analytics, the text
+dedup worker and the analytics ingester as tasks, real NATS and PostgreSQL, and the app's own
+lifespan. Requests go through httpx's ASGI transport; WebSocket tests add a real uvicorn server.
+
+Per-test gateway settings and switches come from the ``gateway`` marker::
+
+    @pytest.mark.gateway(max_upload_bytes=100, worker=False)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from nats.js.errors import NotFoundError
+from psycopg_pool import AsyncConnectionPool
+
+from analytics_svc.ingest import EventIngester
+from analytics_svc.queries import EventQueries
+from analytics_svc.servicer import AnalyticsServicer
+from analytics_svc.settings import AnalyticsSettings
+from clipsift.analytics.v1 import analytics_pb2_grpc
+from clipsift.text.v1 import text_pb2_grpc
+from clipsift_common.blobstore import LocalBlobStore
+from clipsift_common.db import migrate, open_pool
+from clipsift_common.events import EventBus
+from clipsift_common.grpc_server import GrpcServer, ServiceBinding
+from clipsift_common.worker import JobWorker
+from gateway_svc.admin import create_key
+from gateway_svc.app import create_app
+from gateway_svc.settings import GatewaySettings
+from text_svc.dedup_job import DedupJob
+from text_svc.detector import Detector
+from text_svc.minhash import lsh_params
+from text_svc.servicer import TextServicer
+from text_svc.settings import TextSettings
+
+TENANTS = ("acme", "globex")
+ADMIN = "ops"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "gateway(worker=True, text='grpc', **settings): platform switches and GatewaySettings overrides; "
+        "text='black-hole' points the gateway at a server that accepts connections and never answers",
+    )
+
+
+async def _black_hole(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Accept the connection and never answer: a hung dependency, not a dead one."""
+    await reader.read()  # until the client gives up
+    writer.close()
+
+
+def _text_server(settings: TextSettings, detector: Detector) -> GrpcServer:
+    return GrpcServer(
+        settings,
+        [
+            ServiceBinding(
+                text_pb2_grpc.add_TextServiceServicer_to_server,
+                TextServicer(detector),
+                "clipsift.text.v1.TextService",
+            )
+        ],
+    )
+
+
+@dataclass
+class Platform:
+    app: FastAPI
+    client: httpx.AsyncClient
+    settings: GatewaySettings
+    database_url: str
+    blob_dir: Path
+    bus: EventBus
+    text_settings: TextSettings
+    detector: Detector
+    text_server: GrpcServer
+    keys: dict[str, str] = field(default_factory=dict)
+
+    def auth(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[who]}"}
+
+    async def stop_text(self) -> None:
+        await self.text_server.stop()
+
+    async def restart_text(self) -> None:
+        """A fresh text server on the port the gateway was configured with."""
+        port = self.text_server.port
+        self.text_server = _text_server(
+            self.text_settings.model_copy(update={"grpc_port": port}), self.detector
+        )
+        await self.text_server.start()
+        await self.text_server.set_serving()
+
+    async def submit(self, who: str, body: bytes, content_type: str, **params: Any) -> httpx.Response:
+        return await self.client.post(
+            "/v1/jobs", content=body, headers={**self.auth(who), "Content-Type": content_type}, params=params
+        )
+
+    async def wait_job(self, job_id: str, who: str, within: float = 30.0) -> dict[str, Any]:
+        """Poll the job until it is completed or failed; return its final view."""
+        deadline = time.monotonic() + within
+        while True:
+            response = await self.client.get(f"/v1/jobs/{job_id}", headers=self.auth(who))
+            assert response.status_code == 200, response.text
+            job: dict[str, Any] = response.json()
+            if job["status"] in ("completed", "failed"):
+                return job
+            if time.monotonic() > deadline:
+                pytest.fail(f"job {job_id} still {job['status']} after {within}s: {job}")
+            await asyncio.sleep(0.05)
+
+    async def job_rows(self) -> int:
+        pool: AsyncConnectionPool = self.app.state.pool
+        async with pool.connection() as conn:
+            cur = await conn.execute("SELECT count(*) FROM jobs")
+            row = await cur.fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def leftover_files(self) -> list[str]:
+        """Files under the blob store's job, upload and temporary folders."""
+        return sorted(
+            str(path.relative_to(self.blob_dir))
+            for folder in ("jobs", "uploads", ".tmp")
+            if (self.blob_dir / folder).exists()
+            for path in (self.blob_dir / folder).rglob("*")
+            if not path.is_dir()
+        )
+
+    async def stream_messages(self) -> int:
+        return int((await self.bus.js.stream_info(self.bus.stream)).state.messages)
+
+
+async def _wait_for_consumers(bus: EventBus, durables: list[str]) -> None:
+    deadline = time.monotonic() + 10
+    for durable in durables:
+        while True:
+            try:
+                await bus.js.consumer_info(bus.stream, durable)
+                break
+            except NotFoundError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"consumer {durable} was never created")
+                await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+async def platform(
+    request: pytest.FixtureRequest, bus: EventBus, nats_url: str, database_url: str, tmp_path: Path
+) -> AsyncIterator[Platform]:
+    marker = request.node.get_closest_marker("gateway")
+    overrides: dict[str, Any] = dict(marker.kwargs) if marker else {}
+    with_worker = overrides.pop("worker", True)
+    text_kind = overrides.pop("text", "grpc")
+    blob_dir = tmp_path / "blobs"
+    stop = asyncio.Event()
+    tasks: list[asyncio.Task[None]] = []
+
+    text_settings = TextSettings(
+        grpc_port=0, grpc_host="127.0.0.1", grpc_grace_seconds=0, nats_url=nats_url, blob_dir=blob_dir
+    )
+    detector = Detector(text_settings)
+    await asyncio.to_thread(lsh_params, text_settings.default_threshold, text_settings.num_perm)
+    text_server = _text_server(text_settings, detector)
+    text_port = await text_server.start()
+    await text_server.set_serving()
+    if with_worker:
+        worker = JobWorker(
+            bus, "dedup", "text-dedup", DedupJob(detector, LocalBlobStore(blob_dir)), text_settings
+        )
+        tasks.append(asyncio.create_task(worker.run(stop)))
+
+    analytics_settings = AnalyticsSettings(
+        nats_url=nats_url,
+        database_url=database_url,
+        grpc_port=0,
+        grpc_host="127.0.0.1",
+        grpc_grace_seconds=0,
+        db_pool_max=4,
+    )
+    await migrate(database_url, "analytics", "analytics_svc.migrations")
+    analytics_pool = await open_pool(analytics_settings)
+    analytics_server = GrpcServer(
+        analytics_settings,
+        [
+            ServiceBinding(
+                analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server,
+                AnalyticsServicer(EventQueries(analytics_pool)),
+                "clipsift.analytics.v1.AnalyticsService",
+            )
+        ],
+    )
+    analytics_port = await analytics_server.start()
+    await analytics_server.set_serving()
+    tasks.append(
+        asyncio.create_task(EventIngester(bus, analytics_pool, "analytics-events", 64, 30.0).run(stop))
+    )
+
+    text_target = f"127.0.0.1:{text_port}"
+    black_hole: asyncio.Server | None = None
+    if text_kind == "black-hole":
+        black_hole = await asyncio.start_server(_black_hole, "127.0.0.1", 0)
+        text_target = f"127.0.0.1:{black_hole.sockets[0].getsockname()[1]}"
+    settings = GatewaySettings(
+        nats_url=nats_url,
+        database_url=database_url,
+        blob_dir=blob_dir,
+        text_target=text_target,
+        analytics_target=f"127.0.0.1:{analytics_port}",
+        db_pool_max=4,
+        **overrides,
+    )
+    app = create_app(settings)
+    keys = {tenant: await create_key(database_url, tenant, "test", False) for tenant in TENANTS}
+    keys[ADMIN] = await create_key(database_url, ADMIN, "operator", True)
+    platform: Platform | None = None
+    try:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client,
+        ):
+            platform = Platform(
+                app, client, settings, database_url, blob_dir, bus, text_settings, detector, text_server, keys
+            )
+            # Every consumer in place before the test starts, as in a platform that is up.
+            durables = ["gateway-jobs", "analytics-events", *(["text-dedup"] if with_worker else [])]
+            await _wait_for_consumers(bus, durables)
+            yield platform
+            # Dropping the connection ends the projector's pending fetch at once; a graceful stop
+            # would wait out its fetch timeout, half a second per test.
+            await app.state.bus.nc.close()
+    finally:
+        # A worker or ingester that died during the test is a bug the test must not hide.
+        crashed = [t.exception() for t in tasks if t.done() and not t.cancelled() and t.exception()]
+        stop.set()
+        for task in tasks:  # cancelled, not drained: a graceful stop waits out a whole fetch
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await (platform.text_server if platform else text_server).stop()
+        await analytics_server.stop()
+        await analytics_pool.close()
+        if black_hole is not None:
+            black_hole.close()
+    assert not crashed, f"background task crashed: {crashed!r}"
+
+
+@pytest.fixture
+async def live_url(platform: Platform) -> AsyncIterator[str]:
+    """The same app behind a real uvicorn server (its lifespan already runs in ``platform``)."""
+    server = uvicorn.Server(
+        uvicorn.Config(
+            platform.app, host="127.0.0.1", port=0, lifespan="off", log_config=None, ws="websockets-sansio"
+        )
+    )
+    task = asyncio.create_task(server.serve())
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if task.done() or time.monotonic() > deadline:
+            await task
+            pytest.fail("uvicorn did not start")
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"127.0.0.1:{port}"
+    server.should_exit = True
+    await asyncio.wait_for(task, 10)
+
+
+def _words(rng: random.Random, count: int) -> list[str]:
+    return [f"w{rng.randrange(100_000)}" for _ in range(count)]
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """Two near-duplicate pairs and two unrelated documents, ids chosen by the caller."""
+
+    original: str
+    near_copy: str
+    other: str
+    other_copy: str
+    unrelated: str
+    unrelated_too: str
+
+
+@pytest.fixture
+def corpus() -> Corpus:
+    rng = random.Random(7)
+    original = _words(rng, 120)
+    other = _words(rng, 90)
+    # One word changed at the end: 115 of 117 five-word shingles shared (Jaccard ~0.98).
+    near_copy = [*original[:-1], "changed"]
+    # One word changed in the middle: 81 of 91 shingles shared (Jaccard ~0.89), between the
+    # 0.8 default threshold and a strict 0.95.
+    other_copy = list(other)
+    other_copy[45] = "edited"
+    return Corpus(
+        original=" ".join(original),
+        near_copy=" ".join(near_copy),
+        other=" ".join(other),
+        other_copy=" ".join(other_copy),
+        unrelated=" ".join(_words(rng, 100)),
+        unrelated_too=" ".join(_words(rng, 60)),
+    )
+
+
+@pytest.fixture(name="eventually")
+def eventually_fixture() -> Callable[..., Awaitable[None]]:
+    async def eventually(check: Callable[[], Awaitable[bool]], within: float = 15.0, what: str = "") -> None:
+        deadline = time.monotonic() + within
+        while not await check():
+            if time.monotonic() > deadline:
+                pytest.fail(f"timed out after {within}s waiting for {what or check}")
+            await asyncio.sleep(0.05)
+
+    return eventually
