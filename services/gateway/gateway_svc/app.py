@@ -17,7 +17,7 @@ from clipsift_common.events import EventBus
 from clipsift_common.grpc_client import ServiceClient
 from clipsift_common.metrics import LATENCY_BUCKETS
 
-from .api import analytics, health, jobs, text
+from .api import analytics, clips, health, jobs, text
 from .errors import install_error_handlers
 from .jobs import JobStore
 from .projector import JobProjector
@@ -61,6 +61,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         state.jobs = JobStore(pool)
         state.text = _client(settings, settings.text_target)
         state.analytics = _client(settings, settings.analytics_target)
+        state.video = _client(settings, settings.video_target)
         stop = asyncio.Event()
         projector = asyncio.create_task(JobProjector(bus, state.jobs).run(stop))
         try:
@@ -70,6 +71,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             await asyncio.gather(projector, return_exceptions=True)
             await state.text.close()
             await state.analytics.close()
+            await state.video.close()
             await bus.close()
             await pool.close()
 
@@ -80,7 +82,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (health, text, jobs, analytics):
+    for module in (health, text, jobs, clips, analytics):
         app.include_router(module.router)
 
     @app.middleware("http")

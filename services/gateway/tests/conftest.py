@@ -30,6 +30,7 @@ from analytics_svc.servicer import AnalyticsServicer
 from analytics_svc.settings import AnalyticsSettings
 from clipsift.analytics.v1 import analytics_pb2_grpc
 from clipsift.text.v1 import text_pb2_grpc
+from clipsift.video.v1 import video_pb2_grpc
 from clipsift_common.blobstore import LocalBlobStore
 from clipsift_common.db import migrate, open_pool
 from clipsift_common.events import EventBus
@@ -43,6 +44,8 @@ from text_svc.detector import Detector
 from text_svc.minhash import lsh_params
 from text_svc.servicer import TextServicer
 from text_svc.settings import TextSettings
+from video_svc.servicer import VideoServicer
+from video_svc.settings import VideoSettings
 
 TENANTS = ("acme", "globex")
 ADMIN = "ops"
@@ -208,6 +211,29 @@ async def platform(
         asyncio.create_task(EventIngester(bus, analytics_pool, "analytics-events", 64, 30.0).run(stop))
     )
 
+    # The video service answers Probe for clip uploads; its clip worker is not needed here.
+    video_settings = VideoSettings(
+        grpc_port=0,
+        grpc_host="127.0.0.1",
+        grpc_grace_seconds=0,
+        nats_url=nats_url,
+        blob_dir=blob_dir,
+        audio_target="127.0.0.1:1",
+        vision_target="127.0.0.1:1",
+    )
+    video_server = GrpcServer(
+        video_settings,
+        [
+            ServiceBinding(
+                video_pb2_grpc.add_VideoServiceServicer_to_server,
+                VideoServicer(video_settings, LocalBlobStore(blob_dir)),
+                "clipsift.video.v1.VideoService",
+            )
+        ],
+    )
+    video_port = await video_server.start()
+    await video_server.set_serving()
+
     text_target = f"127.0.0.1:{text_port}"
     black_hole: asyncio.Server | None = None
     if text_kind == "black-hole":
@@ -219,6 +245,7 @@ async def platform(
         blob_dir=blob_dir,
         text_target=text_target,
         analytics_target=f"127.0.0.1:{analytics_port}",
+        video_target=f"127.0.0.1:{video_port}",
         db_pool_max=4,
         **overrides,
     )
@@ -250,6 +277,7 @@ async def platform(
         await asyncio.gather(*tasks, return_exceptions=True)
         await (platform.text_server if platform else text_server).stop()
         await analytics_server.stop()
+        await video_server.stop()
         await analytics_pool.close()
         if black_hole is not None:
             black_hole.close()

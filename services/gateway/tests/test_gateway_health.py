@@ -18,7 +18,7 @@ async def test_readyz_ready_when_every_dependency_is_up(platform):
     assert response.status_code == 200, response.text
     assert response.json() == {
         "status": "ready",
-        "checks": {"database": "ok", "nats": "ok", "text": "ok", "analytics": "ok"},
+        "checks": {"database": "ok", "nats": "ok", "text": "ok", "analytics": "ok", "video": "ok"},
     }
 
 
@@ -33,6 +33,7 @@ async def test_readyz_names_the_failing_check_when_text_is_down(platform, eventu
         "database": "ok",
         "nats": "ok",
         "analytics": "ok",
+        "video": "ok",
     }
 
     await platform.restart_text()

@@ -63,6 +63,39 @@ class Client:
         )
         return dict(self._check(reply))
 
+    def submit_video(self, path: Path, options: dict[str, Any]) -> dict[str, Any]:
+        """Stream the video file as the request body (never read whole into memory)."""
+
+        def chunks() -> Iterator[bytes]:
+            with path.open("rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    yield chunk
+
+        params = {k: str(v).lower() if isinstance(v, bool) else v for k, v in options.items()}
+        reply = self.http.post(
+            "/v1/clips",
+            params=params,
+            content=chunks(),
+            headers={"Content-Type": "application/octet-stream"},
+            timeout=httpx.Timeout(60.0, write=None),
+        )
+        return dict(self._check(reply))
+
+    def clips(self, job_id: str) -> dict[str, Any]:
+        return dict(self._check(self.http.get(f"/v1/jobs/{job_id}/clips")))
+
+    def download(self, url: str, target: Path) -> None:
+        """Stream a file to ``target`` (written beside it first, renamed when complete)."""
+        partial = target.with_name(target.name + ".partial")
+        with self.http.stream("GET", url) as reply:
+            if reply.status_code >= 400:
+                reply.read()
+                self._check(reply)
+            with partial.open("wb") as out:
+                for chunk in reply.iter_bytes(1 << 20):
+                    out.write(chunk)
+        partial.replace(target)
+
     def job(self, job_id: str) -> dict[str, Any]:
         return dict(self._check(self.http.get(f"/v1/jobs/{job_id}")))
 

@@ -98,26 +98,24 @@ class LocalPlatform:
         self.nats_url = self.config.nats_url or self._start_nats()
         self.database_url = self.config.database_url or self._start_postgres()
         blob_dir = str(self.home / "blobs")
-        text_port, analytics_port = free_port(), free_port()
+        ports = {name: free_port() for name in ("text", "analytics", "audio", "vision", "video")}
         http_port = self.config.http_port or free_port()
-        common = {"LOG_LEVEL": self.config.log_level, "NATS_URL": self.nats_url}
+        targets = {f"{name.upper()}_TARGET": f"127.0.0.1:{port}" for name, port in ports.items()}
+        common = {"LOG_LEVEL": self.config.log_level, "NATS_URL": self.nats_url, "BLOB_DIR": blob_dir}
+
+        def grpc_service(name: str, **values: str) -> ServiceProcess:
+            port = ports[name]
+            env = {**common, "GRPC_HOST": "127.0.0.1", "GRPC_PORT": str(port), **values}
+            return self._service(name, f"{name}_svc", port, env)
+
+        # Inference services first: the video worker and the gateway call them.
         self.services = [
-            self._service(
-                "text",
-                "text_svc",
-                text_port,
-                {**common, "GRPC_HOST": "127.0.0.1", "GRPC_PORT": str(text_port), "BLOB_DIR": blob_dir},
-            ),
-            self._service(
-                "analytics",
-                "analytics_svc",
-                analytics_port,
-                {
-                    **common,
-                    "GRPC_HOST": "127.0.0.1",
-                    "GRPC_PORT": str(analytics_port),
-                    "DATABASE_URL": self.database_url,
-                },
+            grpc_service("audio"),
+            grpc_service("vision"),
+            grpc_service("text"),
+            grpc_service("analytics", DATABASE_URL=self.database_url),
+            grpc_service(
+                "video", AUDIO_TARGET=targets["AUDIO_TARGET"], VISION_TARGET=targets["VISION_TARGET"]
             ),
             self._service(
                 "gateway",
@@ -128,9 +126,7 @@ class LocalPlatform:
                     "HTTP_HOST": "127.0.0.1",
                     "HTTP_PORT": str(http_port),
                     "DATABASE_URL": self.database_url,
-                    "BLOB_DIR": blob_dir,
-                    "TEXT_TARGET": f"127.0.0.1:{text_port}",
-                    "ANALYTICS_TARGET": f"127.0.0.1:{analytics_port}",
+                    **targets,
                 },
             ),
         ]

@@ -32,6 +32,15 @@ JOB_STEP_SECONDS = Histogram(
 )
 JOBS_FINISHED = Counter("clipsift_jobs_finished_total", "Jobs finished by workers", ["kind", "outcome"])
 EVENTS_INGESTED = Counter("clipsift_events_ingested_total", "Job events written to PostgreSQL", ["result"])
+BATCH_SIZE = Histogram(
+    "clipsift_batch_size",
+    "Items per batch run by a micro-batcher",
+    ["batcher"],
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
+BATCH_QUEUE_DEPTH = Gauge(
+    "clipsift_batch_queue_depth", "Items waiting for a micro-batcher's next batch", ["batcher"]
+)
 
 
 def serve_metrics(port: int) -> None:

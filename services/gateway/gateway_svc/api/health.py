@@ -50,6 +50,7 @@ async def readyz(request: Request) -> JSONResponse:
         "nats": nats,
         "text": _grpc_probe(state.text),
         "analytics": _grpc_probe(state.analytics),
+        "video": _grpc_probe(state.video),
     }
 
     async def outcome(probe: Probe) -> str:

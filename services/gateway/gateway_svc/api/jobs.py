@@ -13,14 +13,13 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, WebSocket
 from fastapi.responses import Response
 from nats.errors import TimeoutError as NatsTimeout
 
-from clipsift.events.v1 import events_pb2
-from clipsift_common.errors import InvalidArgument, ResourceExhausted
-from clipsift_common.events import TERMINAL_TYPES, event_to_dict, job_subject, make_event, parse_event
-from clipsift_common.grpc_client import ServiceUnavailable
+from clipsift_common.events import TERMINAL_TYPES, event_to_dict, job_subject, parse_event
 
 from ..auth import Principal, authenticate, authenticate_websocket
 from ..corpus import CorpusLimits, corpus_format, write_canonical
 from ..jobs import job_view
+from ..submission import queue_job
+from ..uploads import stream_to_blob
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
@@ -47,25 +46,12 @@ async def submit_job(
     state = request.app.state
     settings = state.settings
     fmt = corpus_format(request.headers.get("content-type"))
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes:
-        raise ResourceExhausted(
-            f"upload of {declared} bytes exceeds the limit of {settings.max_upload_bytes}"
-        )
     job_id = uuid.uuid4()
     upload_key = f"uploads/{job_id}/corpus.{fmt}"
     input_key = f"jobs/{job_id}/corpus.jsonl"
     blobs = state.blobs
     try:
-        received = 0
-        with blobs.writer(upload_key) as out:
-            async for chunk in request.stream():
-                received += len(chunk)
-                if received > settings.max_upload_bytes:
-                    raise ResourceExhausted(f"upload exceeds the limit of {settings.max_upload_bytes} bytes")
-                out.write(chunk)
-        if received == 0:
-            raise InvalidArgument("the request body is empty: send the corpus as the body")
+        await stream_to_blob(request, blobs, upload_key, settings.max_upload_bytes, "corpus")
         limits = CorpusLimits(settings.max_corpus_documents, settings.max_corpus_text_bytes)
 
         def canonicalize() -> Any:
@@ -78,30 +64,20 @@ async def submit_job(
             options["threshold"] = threshold
         if shingle_size is not None:
             options["shingle_size"] = shingle_size
-        created_at = await state.jobs.create(job_id, principal.tenant_id, kind, options, input_key)
-        event = make_event(
-            job_id=str(job_id),
-            tenant_id=principal.tenant_id,
-            kind=kind,
-            event_type=events_pb2.EVENT_TYPE_REQUESTED,
-            key="requested",
-            step="queued",
-            message=f"{stats.documents} documents queued",
-            payload=options,
-            job_created_at=created_at,
+        return await queue_job(
+            state,
+            job_id,
+            principal.tenant_id,
+            kind,
+            options,
+            input_key,
+            f"{stats.documents} documents queued",
         )
-        try:
-            await state.bus.publish(event)
-        except Exception as exc:
-            await state.jobs.delete(job_id)
-            raise ServiceUnavailable("nats", f"could not queue the job: {type(exc).__name__}") from exc
     except BaseException:
         await asyncio.to_thread(blobs.delete_prefix, f"jobs/{job_id}")
         raise
     finally:
         await asyncio.to_thread(blobs.delete_prefix, f"uploads/{job_id}")
-    row = await state.jobs.get(str(job_id), principal.tenant_id)
-    return job_view(row)
 
 
 @router.get("")

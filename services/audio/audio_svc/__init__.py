@@ -1,0 +1,1 @@
+"""clipsift audio service: speech transcription with word timings, language and audio features."""

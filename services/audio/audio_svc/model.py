@@ -1,0 +1,163 @@
+"""The Whisper model (faster-whisper on CTranslate2), loaded once per process from a local directory."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from faster_whisper import WhisperModel
+from faster_whisper.transcribe import Segment
+from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+from .decode import SAMPLE_RATE, Samples
+from .settings import AudioSettings
+
+log = logging.getLogger(__name__)
+
+# Language candidates reported by DetectLanguage, most likely first.
+LANGUAGE_CANDIDATES = 5
+# Whisper identifies the language from one 30 s window.
+LANGUAGE_WINDOW_SECONDS = 30.0
+# Speech for language detection is looked for this many seconds of audio at a time, so a
+# two-hour recording costs a VAD pass over its first minutes, not over all of it.
+SPEECH_SCAN_SECONDS = 120.0
+
+
+@dataclass(frozen=True)
+class TranscribeOptions:
+    language: str | None  # None: detect from the first 30 s
+    beam_size: int
+    vad_filter: bool
+
+
+@dataclass(frozen=True)
+class Transcription:
+    """What is known before decoding starts; ``segments`` decodes lazily, one segment per step."""
+
+    language: str
+    language_probability: float
+    duration: float
+    segments: Iterator[Segment]
+
+
+@dataclass(frozen=True)
+class LanguageGuess:
+    language: str
+    probability: float
+    candidates: list[tuple[str, float]]
+    # False when the model is English-only and "en" is its statement, not a detection.
+    detected: bool
+
+
+NO_SPEECH = LanguageGuess(language="", probability=0.0, candidates=[], detected=False)
+
+
+class SpeechModel:
+    """A loaded Whisper model. Its methods block: call them from a worker thread."""
+
+    def __init__(self, whisper: WhisperModel, name: str) -> None:
+        self.whisper = whisper
+        self.name = name
+
+    @classmethod
+    def load(cls, settings: AudioSettings) -> SpeechModel:
+        """Load the model directory named by the settings; never downloads anything.
+
+        faster-whisper treats a path that is not a directory as a hub model name and would
+        fetch it, so the directory is checked first and hub access is switched off as well.
+        """
+        path = settings.model
+        if not (path / "model.bin").is_file():
+            raise FileNotFoundError(f"{path} is not a CTranslate2 Whisper model directory (no model.bin)")
+        start = time.perf_counter()
+        whisper = WhisperModel(
+            str(path),
+            device=settings.device,
+            compute_type=settings.compute_type,
+            cpu_threads=settings.cpu_threads,
+            # One CTranslate2 worker per transcription allowed at once, so they really run in parallel.
+            num_workers=settings.max_concurrent_transcriptions,
+            local_files_only=True,
+        )
+        model = cls(whisper, str(path))
+        log.info(
+            "speech model loaded",
+            extra={
+                "model": model.name,
+                "device": model.device,
+                "compute_type": whisper.model.compute_type,
+                "multilingual": model.multilingual,
+                "seconds": round(time.perf_counter() - start, 3),
+            },
+        )
+        if not model.multilingual:
+            log.info("the model is English-only: DetectLanguage reports 'en' without detecting")
+        return model
+
+    @property
+    def multilingual(self) -> bool:
+        return bool(self.whisper.model.is_multilingual)
+
+    @property
+    def device(self) -> str:
+        """Where the model really runs ("cpu" or "cuda"), whatever the setting asked for."""
+        return str(self.whisper.model.device)
+
+    def supports_language(self, code: str) -> bool:
+        return code in self.whisper.supported_languages
+
+    def transcribe(self, audio: Samples, options: TranscribeOptions) -> Transcription:
+        """Prepare a transcription with word timestamps.
+
+        Voice activity detection and language detection run here, eagerly; the returned
+        ``segments`` iterator does the decoding as it is consumed.
+        """
+        segments, info = self.whisper.transcribe(
+            audio,
+            language=options.language,
+            beam_size=options.beam_size,
+            vad_filter=options.vad_filter,
+            word_timestamps=True,
+        )
+        return Transcription(
+            language=str(info.language),
+            language_probability=float(info.language_probability),
+            duration=float(info.duration),
+            segments=segments,
+        )
+
+    def detect_language(self, audio: Samples) -> LanguageGuess:
+        """The language of the first 30 s of speech; ``NO_SPEECH`` when there is none.
+
+        Silence and music before the first words would otherwise be what Whisper listens to.
+        """
+        speech = first_speech(audio, LANGUAGE_WINDOW_SECONDS)
+        if speech.size == 0:
+            return NO_SPEECH
+        if not self.multilingual:
+            return LanguageGuess(language="en", probability=1.0, candidates=[("en", 1.0)], detected=False)
+        language, probability, all_probabilities = self.whisper.detect_language(audio=speech)
+        return LanguageGuess(
+            language=str(language),
+            probability=float(probability),
+            candidates=[(str(code), float(p)) for code, p in all_probabilities[:LANGUAGE_CANDIDATES]],
+            detected=True,
+        )
+
+
+def first_speech(audio: Samples, seconds: float) -> Samples:
+    """Up to ``seconds`` of speech (Silero VAD) from the start of ``audio``, pauses cut out."""
+    wanted, scan = round(seconds * SAMPLE_RATE), round(SPEECH_SCAN_SECONDS * SAMPLE_RATE)
+    pieces: list[Samples] = []
+    found = 0
+    for offset in range(0, audio.size, scan):
+        chunk = audio[offset : offset + scan]
+        for region in get_speech_timestamps(chunk, VadOptions()):
+            pieces.append(chunk[region["start"] : region["end"]])
+            found += region["end"] - region["start"]
+        if found >= wanted:
+            break
+    return np.concatenate(pieces)[:wanted] if pieces else np.zeros(0, dtype=np.float32)

@@ -1,0 +1,166 @@
+"""Audio fixtures: real speech (espeak-ng, the JFK recording), the packaged model loaded once,
+and an in-process gRPC server on port 0."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+
+from audio_svc.model import SpeechModel
+from audio_svc.servicer import AudioServicer
+from audio_svc.settings import AudioSettings
+from clipsift.audio.v1 import audio_pb2, audio_pb2_grpc
+from clipsift_common.blobstore import LocalBlobStore
+from clipsift_common.grpc_server import GrpcServer, ServiceBinding
+
+ROOT = Path(__file__).resolve().parents[3]
+MEDIA_DIR = ROOT / ".cache" / "test-media"
+SERVICE = "clipsift.audio.v1.AudioService"
+
+
+def fetched(name: str) -> Path:
+    """A test recording or model from .cache/test-media, fetched by scripts/fetch_test_media.py."""
+    path = MEDIA_DIR / name
+    if not path.exists():
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "fetch_test_media.py"), name],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        if result.returncode != 0:
+            pytest.fail(f"cannot fetch test media {name}: {result.stderr.strip()[-2000:]}")
+    return path
+
+
+def audio_settings(blob_dir: Path, **overrides: Any) -> AudioSettings:
+    return AudioSettings(
+        blob_dir=blob_dir, grpc_host="127.0.0.1", grpc_port=0, grpc_grace_seconds=0.5, **overrides
+    )
+
+
+@pytest.fixture(scope="session")
+def jfk_wav() -> Path:
+    """JFK's "ask not what your country can do for you" (11 s, 16 kHz mono)."""
+    return fetched("jfk.wav")
+
+
+@pytest.fixture(scope="session")
+def multilingual_model_dir() -> Path:
+    """Whisper base, multilingual (the packaged default model is English-only)."""
+    return fetched("whisper-base")
+
+
+@pytest.fixture(scope="session")
+def speech_model(tmp_path_factory: pytest.TempPathFactory) -> SpeechModel:
+    """The default model (packaged Whisper tiny.en), loaded once for the whole session."""
+    return SpeechModel.load(audio_settings(tmp_path_factory.mktemp("blobs")))
+
+
+@pytest.fixture
+def speak(tmp_path: Path) -> Callable[..., Path]:
+    """Synthesize ``text`` with espeak-ng into a WAV file (22.05 kHz mono)."""
+
+    def synthesize(text: str, name: str = "speech", voice: str = "en") -> Path:
+        path = tmp_path / f"{name}.wav"
+        subprocess.run(["espeak-ng", "-v", voice, "-w", str(path), text], check=True, timeout=60)
+        return path
+
+    return synthesize
+
+
+def ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", *args], check=True, timeout=120)
+
+
+@pytest.fixture
+def silence(tmp_path: Path) -> Callable[[float], Path]:
+    """Digital silence of the given length (16 kHz mono WAV)."""
+
+    def make(seconds: float) -> Path:
+        path = tmp_path / f"silence-{seconds:g}.wav"
+        ffmpeg("-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-t", str(seconds), str(path))
+        return path
+
+    return make
+
+
+@pytest.fixture
+def silent_film(tmp_path: Path) -> Path:
+    """An MP4 with a video stream and no audio stream."""
+    path = tmp_path / "silent-film.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc=duration=1:size=160x120:rate=10", "-c:v", "libx264", str(path))
+    return path
+
+
+@pytest.fixture
+def concat(tmp_path: Path) -> Callable[[list[Path], str], Path]:
+    """Join recordings end to end into one WAV (ffmpeg converts them to a common format)."""
+
+    def join(parts: list[Path], name: str) -> Path:
+        out = tmp_path / f"{name}.wav"
+        inputs = [arg for part in parts for arg in ("-i", str(part))]
+        streams = "".join(f"[{i}:a]" for i in range(len(parts)))
+        ffmpeg(*inputs, "-filter_complex", f"{streams}concat=n={len(parts)}:v=0:a=1", str(out))
+        return out
+
+    return join
+
+
+@dataclass
+class Running:
+    server: GrpcServer
+    servicer: AudioServicer
+    channel: grpc.aio.Channel
+    stub: audio_pb2_grpc.AudioServiceStub
+    blobs: LocalBlobStore
+
+    def put(self, key: str, path: Path) -> audio_pb2.AudioSource:
+        """Store a file in the service's blob store and return a source naming it."""
+        self.blobs.put_bytes(key, path.read_bytes())
+        return audio_pb2.AudioSource(blob_key=key)
+
+    async def transcribe(self, **fields: Any) -> list[audio_pb2.TranscriptSegment]:
+        call = self.stub.Transcribe(audio_pb2.TranscribeRequest(**fields), timeout=60)
+        return [segment async for segment in call]
+
+
+StartServer = Callable[..., Awaitable[Running]]
+
+
+@pytest.fixture
+async def start_server(tmp_path: Path, speech_model: SpeechModel) -> AsyncIterator[StartServer]:
+    """Start servers with the shared model and settings overrides; all stop at teardown."""
+    async with AsyncExitStack() as stack:
+
+        async def start(model: SpeechModel | None = speech_model, **overrides: Any) -> Running:
+            settings = audio_settings(tmp_path / "blobs", **overrides)
+            servicer = AudioServicer(settings, model)
+            server = GrpcServer(
+                settings,
+                [ServiceBinding(audio_pb2_grpc.add_AudioServiceServicer_to_server, servicer, SERVICE)],
+            )
+            port = await server.start()
+            stack.push_async_callback(server.stop)
+            channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+            stack.push_async_callback(channel.close)
+            return Running(
+                server, servicer, channel, audio_pb2_grpc.AudioServiceStub(channel), servicer.blobs
+            )
+
+        yield start
+
+
+@pytest.fixture
+async def running(start_server: StartServer) -> Running:
+    """A server with default settings and the shared model."""
+    return await start_server()

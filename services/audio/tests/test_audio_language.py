@@ -1,0 +1,90 @@
+"""DetectLanguage: an English-only model says so honestly; a multilingual one really detects."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+from audio_svc.decode import SAMPLE_RATE, decode_audio
+from audio_svc.model import SpeechModel, first_speech
+from audio_svc.settings import AudioSettings
+
+
+async def test_english_only_model_reports_english_without_detecting(running, speak, caplog) -> None:
+    assert not running.servicer.model.multilingual
+    source = running.put("s.wav", speak("Bonjour, je voudrais un café, s'il vous plaît.", voice="fr"))
+    with caplog.at_level(logging.INFO, logger="audio_svc"):
+        result = await running.stub.DetectLanguage(source, timeout=60)
+    # The model's statement, not a detection: even French speech reads "en" here.
+    assert (result.language, result.probability) == ("en", 1.0)
+    assert [(c.language, c.probability) for c in result.candidates] == [("en", 1.0)]
+    record = next(r for r in caplog.records if r.getMessage() == "language")
+    assert getattr(record, "detected", None) is False
+
+
+async def test_no_speech_means_no_language(running, silence) -> None:
+    result = await running.stub.DetectLanguage(running.put("s.wav", silence(3.0)), timeout=60)
+    assert (result.language, result.probability, list(result.candidates)) == ("", 0.0, [])
+
+
+def test_speech_for_detection_is_found_past_a_long_intro_and_capped_at_30_s(speak) -> None:
+    speech = decode_audio(speak("Welcome back to the show. Today we talk about clipping."), 60)
+    intro = np.zeros(150 * SAMPLE_RATE, dtype=np.float32)  # longer than one 120 s VAD scan
+    found = first_speech(np.concatenate([intro, speech]), 30.0)
+    assert abs(found.size - speech.size) < 0.5 * SAMPLE_RATE
+    assert first_speech(np.concatenate([speech] * 20), 30.0).size == 30 * SAMPLE_RATE
+    assert first_speech(intro, 30.0).size == 0
+
+
+@pytest.fixture(scope="module")
+def multilingual_model(multilingual_model_dir, tmp_path_factory) -> SpeechModel:
+    settings = AudioSettings(blob_dir=tmp_path_factory.mktemp("blobs"), model=multilingual_model_dir)
+    return SpeechModel.load(settings)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("voice", "text", "language"),
+    [
+        ("de", "Können Sie mir bitte sagen, wo der Bahnhof ist? Ich habe mich leider verlaufen.", "de"),
+        ("fr", "Bonjour, je voudrais un café et un croissant, s'il vous plaît.", "fr"),
+        ("en", "Good morning, how are you today? The weather is lovely.", "en"),
+    ],
+    ids=["de", "fr", "en"],
+)
+async def test_multilingual_model_detects_the_spoken_language(
+    start_server, multilingual_model, speak, silence, concat, voice: str, text: str, language: str
+) -> None:
+    server = await start_server(model=multilingual_model)
+    # Leading silence: detection must listen to the speech, not to the first 30 s of the file.
+    padded = concat([silence(3.0), speak(text, voice=voice)], "padded")
+    result = await server.stub.DetectLanguage(server.put("padded.wav", padded), timeout=60)
+    assert result.language == language
+    assert len(result.candidates) == 5
+    # A synthetic voice is no native speaker: the margin, not the absolute value, is what holds.
+    assert result.probability > 2 * result.candidates[1].probability
+    assert result.candidates[0].language == language
+    assert result.candidates[0].probability == pytest.approx(result.probability)
+    probabilities = [c.probability for c in result.candidates]
+    assert probabilities == sorted(probabilities, reverse=True)
+
+
+@pytest.mark.slow
+async def test_multilingual_transcripts_carry_the_detected_language(
+    start_server, multilingual_model, speak
+) -> None:
+    server = await start_server(model=multilingual_model)
+    source = server.put(
+        "fr.wav", speak("Bonjour, je voudrais un café et un croissant, s'il vous plaît.", voice="fr")
+    )
+    segments = await server.transcribe(audio=source, vad_filter=True, beam_size=1)
+    assert segments
+    for segment in segments:
+        assert segment.language == "fr"
+        assert 0.5 < segment.language_probability < 1.0
+    assert "croissant" in " ".join(s.text for s in segments).lower()
+    # A hint skips detection.
+    hinted = await server.transcribe(audio=source, language="fr", beam_size=1)
+    assert {(s.language, s.language_probability) for s in hinted} == {("fr", 1.0)}

@@ -1,0 +1,126 @@
+"""Clip jobs: upload a long video, get the best short vertical clips back."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import FileResponse
+from pydantic import ValidationError
+
+from clipsift.video.v1 import video_pb2, video_pb2_grpc
+from clipsift_common.contracts import AspectRatio, ClipOptions
+from clipsift_common.errors import InvalidArgument, ResourceExhausted
+
+from ..auth import Principal, authenticate
+from ..submission import queue_job
+from ..uploads import stream_to_blob
+
+router = APIRouter(tags=["clips"])
+CLIP_FILES = {
+    "clip.mp4": "video/mp4",
+    "clip.srt": "application/x-subrip",
+    "clip.vtt": "text/vtt",
+    "thumbnail.jpg": "image/jpeg",
+}
+
+
+@router.post("/v1/clips", status_code=202)
+async def submit_clips(
+    request: Request,
+    principal: Annotated[Principal, Depends(authenticate)],
+    count: Annotated[int, Query(ge=1, le=50)] = 3,
+    min_seconds: Annotated[float, Query(ge=3, le=600)] = 15.0,
+    max_seconds: Annotated[float, Query(ge=3, le=600)] = 60.0,
+    aspect: Annotated[AspectRatio, Query()] = "9:16",
+    captions: bool = True,
+    caption_style: Annotated[str, Query(pattern="^(highlight|plain)$")] = "highlight",
+    remove_fillers: bool = False,
+    language: Annotated[str, Query(max_length=8)] = "",
+) -> dict[str, Any]:
+    """Upload a video as the request body (any container ffmpeg reads: MP4, MOV, MKV, WebM ...)
+    and start a clip job. The upload is checked before the job exists: a file that is not a
+    video, has no audio track or is too long gets a 4xx here, and nothing is kept."""
+    state = request.app.state
+    settings = state.settings
+    try:
+        options = ClipOptions(
+            count=count,
+            min_seconds=min_seconds,
+            max_seconds=max_seconds,
+            aspect=aspect,
+            captions=captions,
+            caption_style=caption_style,  # type: ignore[arg-type]  # checked by the Query pattern
+            remove_fillers=remove_fillers,
+            language=language,
+        )
+    except ValidationError as exc:
+        raise InvalidArgument(exc.errors()[0]["msg"]) from None
+    job_id = uuid.uuid4()
+    source_key = f"jobs/{job_id}/source.video"
+    blobs = state.blobs
+    try:
+        await stream_to_blob(request, blobs, source_key, settings.max_video_upload_bytes, "video")
+        video = state.video
+        info = await video.call(
+            video_pb2_grpc.VideoServiceStub(video.channel).Probe,
+            video_pb2.ProbeRequest(blob_key=source_key, require_audio=True),
+        )
+        if info.duration > settings.max_video_seconds:
+            raise ResourceExhausted(
+                f"the video lasts {info.duration:.0f}s; the limit is {settings.max_video_seconds:.0f}s"
+            )
+        payload = options.model_dump() | {"source_key": source_key, "duration": info.duration}
+        message = f"{info.duration:.0f}s {info.width}x{info.height} video queued"
+        return await queue_job(state, job_id, principal.tenant_id, "clip", payload, source_key, message)
+    except BaseException:
+        await asyncio.to_thread(blobs.delete_prefix, f"jobs/{job_id}")
+        raise
+
+
+async def _manifest(request: Request, job_id: str, tenant_id: str) -> dict[str, Any]:
+    row = await request.app.state.jobs.get(job_id, tenant_id)
+    if row is None or row["kind"] != "clip":
+        raise HTTPException(404, f"clip job {job_id} not found")
+    if row["status"] != "completed":
+        detail = f"job {job_id} is {row['status']}" + (
+            f": {row['message']}" if row["status"] == "failed" else ""
+        )
+        raise HTTPException(409, detail)
+    key = (row["result"] or {}).get("manifest_key")
+    data = await asyncio.to_thread(request.app.state.blobs.read_bytes, key)
+    return dict(json.loads(data))
+
+
+@router.get("/v1/jobs/{job_id}/clips")
+async def list_clips(
+    job_id: str, request: Request, principal: Annotated[Principal, Depends(authenticate)]
+) -> dict[str, Any]:
+    """The job's clips, best first: score with every component, transcript, title, file URLs."""
+    manifest = await _manifest(request, job_id, principal.tenant_id)
+    for clip in manifest["clips"]:
+        clip["urls"] = {name: f"/v1/jobs/{job_id}/clips/{clip['index']}/{name}" for name in clip.pop("files")}
+    manifest["clips"].sort(key=lambda c: -c["score"]["total"])
+    return manifest
+
+
+@router.get("/v1/jobs/{job_id}/clips/{index}/{name}")
+async def download_clip_file(
+    job_id: str,
+    index: int,
+    name: str,
+    request: Request,
+    principal: Annotated[Principal, Depends(authenticate)],
+) -> FileResponse:
+    """One file of one clip: clip.mp4, clip.srt, clip.vtt or thumbnail.jpg."""
+    if name not in CLIP_FILES:
+        raise HTTPException(404, f"no clip file named {name!r}; choose one of {', '.join(CLIP_FILES)}")
+    manifest = await _manifest(request, job_id, principal.tenant_id)
+    clip = next((c for c in manifest["clips"] if c["index"] == index), None)
+    if clip is None:
+        raise HTTPException(404, f"job {job_id} has no clip {index}")
+    path = request.app.state.blobs.local_path(f"jobs/{job_id}/{clip['files'][name]}")
+    return FileResponse(path, media_type=CLIP_FILES[name], filename=f"{job_id[:8]}-clip{index}-{name}")

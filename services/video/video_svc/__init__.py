@@ -1,0 +1,1 @@
+"""clipsift video service: long video to short vertical clips."""

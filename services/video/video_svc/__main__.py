@@ -1,0 +1,53 @@
+"""Wiring only: build settings, connect, and run the gRPC service and the clip worker."""
+
+from __future__ import annotations
+
+import asyncio
+
+from clipsift.video.v1 import video_pb2_grpc
+from clipsift_common.blobstore import LocalBlobStore
+from clipsift_common.events import EventBus
+from clipsift_common.grpc_client import ServiceClient
+from clipsift_common.grpc_server import GrpcServer, ServiceBinding, run_service
+from clipsift_common.logging import configure_logging
+from clipsift_common.metrics import serve_metrics
+from clipsift_common.worker import JobWorker
+
+from .clip_job import KIND, ClipJob
+from .servicer import VideoServicer
+from .settings import VideoSettings
+
+
+async def main(settings: VideoSettings) -> None:
+    blobs = LocalBlobStore(settings.blob_dir)
+    server = GrpcServer(
+        settings,
+        [
+            ServiceBinding(
+                video_pb2_grpc.add_VideoServiceServicer_to_server,
+                VideoServicer(settings, blobs),
+                "clipsift.video.v1.VideoService",
+            )
+        ],
+    )
+    bus = await EventBus.connect(
+        settings.nats_url,
+        name="video",
+        stream=settings.nats_stream,
+        max_age_seconds=settings.nats_stream_max_age_seconds,
+    )
+    audio = ServiceClient(settings.audio_target, deadline_seconds=settings.grpc_deadline_seconds)
+    vision = ServiceClient(settings.vision_target, deadline_seconds=settings.grpc_deadline_seconds)
+    worker = JobWorker(bus, KIND, "video-clip", ClipJob(settings, blobs, audio, vision), settings)
+
+    async def load() -> None:
+        return None
+
+    await run_service(server, load, background=[worker.run], cleanup=[bus.close, audio.close, vision.close])
+
+
+if __name__ == "__main__":
+    settings = VideoSettings()  # type: ignore[call-arg]  # required values come from the environment
+    configure_logging("video", settings.log_level)
+    serve_metrics(settings.metrics_port)
+    asyncio.run(main(settings))

@@ -1,0 +1,328 @@
+"""The clip job: one long video in, the N best short clips out.
+
+Steps, each reported as progress: probe, extract audio, transcribe (audio service, streamed),
+audio features, candidates and scores, then per chosen clip: faces (vision service), reframe,
+captions, render. Every file of every clip is rendered into a private work folder first and
+moved into place only when all clips are done, with the manifest written last: a failed or
+killed job never publishes a partial clip, and a redelivered job starts clean.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import shutil
+import time
+from collections.abc import Mapping
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from clipsift.audio.v1 import audio_pb2, audio_pb2_grpc
+from clipsift_common.blobstore import LocalBlobStore
+from clipsift_common.contracts import ClipOptions
+from clipsift_common.errors import ClipsiftError
+from clipsift_common.grpc_client import ServiceClient
+from clipsift_common.worker import JobContext, JobFailed
+
+from . import captions, fillers, reframe, render
+from .candidates import Candidate, candidate_clips, pick_non_overlapping
+from .faces import face_samples
+from .media import extract_audio, thumbnail
+from .model import CaptionStyle, ScoreBreakdown, Word
+from .probe import MediaInfo, probe
+from .scoring import Scorer, ScoringContext, topic_keywords
+from .settings import VideoSettings
+from .transcript import plain_text, sentences
+
+log = logging.getLogger(__name__)
+KIND = "clip"
+# Overall progress at which each step ends; clips share the rest equally.
+_STEPS = {"probe": 0.02, "extract_audio": 0.06, "transcribe": 0.5, "audio_features": 0.53, "score": 0.56}
+_PLAIN_STYLE = CaptionStyle(highlight_colour=CaptionStyle().primary_colour)
+
+
+def manifest_key(job_id: str) -> str:
+    return f"jobs/{job_id}/clips/manifest.json"
+
+
+def output_size(aspect: tuple[int, int], long_side: int) -> tuple[int, int]:
+    """Output frame size for an aspect ratio, both sides even (x264 needs that)."""
+    short = round(long_side * min(aspect) / max(aspect) / 2) * 2
+    if aspect[0] == aspect[1]:
+        return short, short
+    return (short, long_side) if aspect[0] < aspect[1] else (long_side, short)
+
+
+class ClipJob:
+    def __init__(
+        self, settings: VideoSettings, blobs: LocalBlobStore, audio: ServiceClient, vision: ServiceClient
+    ) -> None:
+        self.settings = settings
+        self.blobs = blobs
+        self.audio = audio
+        self.vision = vision
+        self.scorer = Scorer(settings.score_weights())
+
+    async def __call__(self, ctx: JobContext) -> Mapping[str, Any]:
+        key = manifest_key(ctx.job_id)
+        if self.blobs.exists(key):
+            # Redelivered after the clips were published: report them again, render nothing.
+            return _summary(json.loads(self.blobs.read_bytes(key)))
+        raw = dict(ctx.options)
+        source_key = raw.pop("source_key", None)
+        try:
+            options = ClipOptions.model_validate(
+                {k: v for k, v in raw.items() if k in ClipOptions.model_fields}
+            )
+        except ValidationError as exc:
+            raise JobFailed(f"invalid clip options: {exc.errors()[0]['msg']}") from exc
+        if not isinstance(source_key, str):
+            raise JobFailed("job request has no source_key")
+        if options.count > self.settings.max_clips:
+            raise JobFailed(f"{options.count} clips requested; the limit is {self.settings.max_clips}")
+        source = self.blobs.local_path(source_key)
+        work = self.blobs.local_path(f"work/{ctx.job_id}")
+        shutil.rmtree(work, ignore_errors=True)  # a previous attempt's leftovers
+        work.mkdir(parents=True)
+        try:
+            manifest = await self._run(ctx, source, work, options)
+        except ClipsiftError:
+            raise
+        except (render.RenderError, OSError) as exc:
+            raise JobFailed(f"rendering failed: {exc}") from exc
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return _summary(manifest)
+
+    async def _step(self, ctx: JobContext, step: str, message: str = "") -> None:
+        await ctx.progress(step, _STEPS[step], message)
+        ctx.step_done(step)
+
+    async def _run(self, ctx: JobContext, source: Path, work: Path, options: ClipOptions) -> dict[str, Any]:
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
+
+        def lap(step: str, since: float) -> float:
+            now = time.perf_counter()
+            timings[step] = round(now - since, 3)
+            return now
+
+        t = time.perf_counter()
+        if not await asyncio.to_thread(source.is_file):
+            raise JobFailed("the source video is missing from the blob store")
+        info = await probe(source, ffprobe=self.settings.ffprobe, require_audio=True)
+        limit = self.settings.max_duration_seconds
+        if info.duration > limit:
+            raise JobFailed(f"the video lasts {info.duration:.0f}s; the limit is {limit:.0f}s")
+        await self._step(
+            ctx, "probe", f"{info.width}x{info.height}, {info.duration:.1f}s, {info.video_codec}"
+        )
+        t = lap("probe", t)
+
+        audio_key = f"work/{ctx.job_id}/audio.wav"
+        await extract_audio(
+            source,
+            self.blobs.local_path(audio_key),
+            ffmpeg=self.settings.ffmpeg,
+            expected_duration=info.duration,
+        )
+        await self._step(ctx, "extract_audio")
+        t = lap("extract_audio", t)
+
+        words, language = await self._transcribe(ctx, audio_key, info, options.language)
+        if not words:
+            raise JobFailed("no speech found in the video: there is nothing to clip")
+        await self._step(ctx, "transcribe", f"{len(words)} words, language {language}")
+        t = lap("transcribe", t)
+
+        features = await self.audio.call(
+            audio_pb2_grpc.AudioServiceStub(self.audio.channel).AudioFeatures,
+            audio_pb2.AudioFeaturesRequest(audio=audio_pb2.AudioSource(blob_key=audio_key)),
+        )
+        await self._step(ctx, "audio_features")
+        t = lap("audio_features", t)
+
+        ranked = self._rank(words, options, list(features.loudness_db), features.window_seconds)
+        breakdowns = {id(candidate): breakdown for breakdown, candidate in ranked}
+        chosen = pick_non_overlapping([(b.total, c) for b, c in ranked], options.count)
+        if not chosen:
+            raise JobFailed(
+                f"no stretch of whole sentences lasts between {options.min_seconds:.0f}s and "
+                f"{options.max_seconds:.0f}s (the video has {len(words)} words over {info.duration:.0f}s)"
+            )
+        await self._step(ctx, "score", f"{len(ranked)} candidates, {len(chosen)} chosen")
+        t = lap("score", t)
+
+        clips = []
+        share = (1.0 - _STEPS["score"] - 0.02) / len(chosen)
+        for number, (_, candidate) in enumerate(chosen, start=1):
+            clip = await self._make_clip(
+                number, candidate, breakdowns[id(candidate)], source, info, work, options, words
+            )
+            clips.append(clip)
+            await ctx.progress(
+                "render", _STEPS["score"] + share * number, f"clip {number}/{len(chosen)} rendered"
+            )
+        ctx.step_done("render")
+        lap("clips", t)
+
+        manifest = {
+            "job_id": ctx.job_id,
+            "source": asdict(info) | {"has_audio": info.has_audio},
+            "language": language,
+            "options": options.model_dump(),
+            "clips": clips,
+            "timings_seconds": timings | {"total": round(time.perf_counter() - started, 3)},
+        }
+        await asyncio.to_thread(self._publish, ctx.job_id, work, clips, manifest)
+        return manifest
+
+    async def _transcribe(
+        self, ctx: JobContext, audio_key: str, info: MediaInfo, language: str
+    ) -> tuple[list[Word], str]:
+        stub = audio_pb2_grpc.AudioServiceStub(self.audio.channel)
+        request = audio_pb2.TranscribeRequest(
+            audio=audio_pb2.AudioSource(blob_key=audio_key), language=language, vad_filter=True
+        )
+        words: list[Word] = []
+        detected = language
+        start, end = _STEPS["extract_audio"], _STEPS["transcribe"]
+        async for segment in self.audio.stream(
+            stub.Transcribe, request, timeout=self.settings.transcribe_deadline_seconds
+        ):
+            detected = segment.language or detected
+            words.extend(
+                Word(text=w.text.strip(), start=w.start, end=w.end, probability=w.probability)
+                for w in segment.words
+                if w.text.strip()
+            )
+            fraction = min(1.0, segment.end / max(info.duration, 1e-6))
+            await ctx.progress(
+                "transcribe", start + (end - start) * fraction, f"{segment.end:.0f}s transcribed"
+            )
+        return words, detected
+
+    def _rank(
+        self, words: list[Word], options: ClipOptions, loudness: list[float], window: float
+    ) -> list[tuple[ScoreBreakdown, Candidate]]:
+        found = sentences(words)
+        speech = sorted(v for v in loudness if v > -60) or [-30.0]
+        context = ScoringContext(
+            keywords=topic_keywords(found),
+            loudness_db=loudness,
+            window_seconds=window or 0.5,
+            speech_loudness_db=speech[len(speech) // 2],
+            target_seconds=(options.min_seconds + options.max_seconds) / 2,
+            min_seconds=options.min_seconds,
+            max_seconds=options.max_seconds,
+        )
+        candidates = candidate_clips(found, options.min_seconds, options.max_seconds)
+        return [(self.scorer.score(c, context), c) for c in candidates]
+
+    async def _make_clip(
+        self,
+        number: int,
+        candidate: Candidate,
+        breakdown: ScoreBreakdown,
+        source: Path,
+        info: MediaInfo,
+        work: Path,
+        options: ClipOptions,
+        all_words: list[Word],
+    ) -> dict[str, Any]:
+        folder = work / "clips" / f"{number:02d}"
+        folder.mkdir(parents=True)
+        start, end = candidate.start, candidate.end
+        clip_words = [w for w in all_words if w.start >= start - 1e-6 and w.end <= end + 1e-6]
+
+        samples = await face_samples(
+            self.vision,
+            source,
+            start,
+            end,
+            (info.width, info.height),
+            fps=self.settings.face_sample_fps,
+            batch_size=self.settings.face_batch_size,
+            ffmpeg=self.settings.ffmpeg,
+        )
+        crop = reframe.plan_crop(samples, info.width, info.height, options.aspect_ratio, start, end)
+
+        cuts = fillers.filler_cuts(clip_words) if options.remove_fillers else []
+        ranges = fillers.keep_ranges(start, end, cuts)
+        spoken = fillers.remap_words(clip_words, ranges)
+        lines = captions.caption_lines(spoken)
+        size = output_size(options.aspect_ratio, self.settings.output_long_side)
+        (folder / "clip.srt").write_text(captions.to_srt(lines), encoding="utf-8")
+        (folder / "clip.vtt").write_text(captions.to_vtt(lines), encoding="utf-8")
+        ass_path = None
+        if options.captions:
+            style = CaptionStyle() if options.caption_style == "highlight" else _PLAIN_STYLE
+            ass_path = folder / "captions.ass"
+            ass_path.write_text(captions.to_ass(lines, style, *size), encoding="utf-8")
+        await asyncio.to_thread(
+            render.render_clip,
+            source,
+            ranges,
+            crop,
+            size,
+            ass_path,
+            folder / "clip.mp4",
+            ffmpeg=self.settings.ffmpeg,
+            preset=self.settings.render_preset,
+            crf=self.settings.render_crf,
+            timeout=self.settings.render_timeout_seconds,
+            clip_start=start,
+        )
+        title = self.scorer.title(candidate)
+        strongest = max(candidate.sentences, key=lambda s: (self.scorer.hook_strength(s)[0], -s.start))
+        thumb_t = fillers.to_output_timeline((strongest.start + strongest.end) / 2, ranges)
+        await thumbnail(folder / "clip.mp4", thumb_t, folder / "thumbnail.jpg", ffmpeg=self.settings.ffmpeg)
+        if ass_path is not None:
+            ass_path.unlink()
+        duration = sum(r.end - r.start for r in ranges)
+        return {
+            "index": number,
+            "start": round(start, 3),
+            "end": round(end, 3),
+            "duration": round(duration, 3),
+            "title": title,
+            "transcript": plain_text(spoken),
+            "score": {
+                "total": breakdown.total,
+                "components": breakdown.components,
+                "weights": breakdown.weights,
+                "reasons": breakdown.reasons,
+            },
+            "reframe": {"mode": crop.mode, "crop_width": crop.width, "crop_height": crop.height},
+            "output": {"width": size[0], "height": size[1], "aspect": options.aspect},
+            "fillers_removed": len(cuts),
+            "words": [{"text": w.text, "start": round(w.start, 3), "end": round(w.end, 3)} for w in spoken],
+            "files": {
+                name: f"clips/{number:02d}/{name}"
+                for name in ("clip.mp4", "clip.srt", "clip.vtt", "thumbnail.jpg")
+            },
+        }
+
+    def _publish(
+        self, job_id: str, work: Path, clips: list[dict[str, Any]], manifest: dict[str, Any]
+    ) -> None:
+        target = self.blobs.local_path(f"jobs/{job_id}/clips")
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        for clip in clips:
+            name = f"{clip['index']:02d}"
+            (work / "clips" / name).replace(target / name)
+        self.blobs.put_bytes(manifest_key(job_id), json.dumps(manifest, indent=2).encode())
+
+
+def _summary(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "clips": len(manifest["clips"]),
+        "manifest_key": manifest_key(manifest["job_id"]),
+        "best_score": max((c["score"]["total"] for c in manifest["clips"]), default=0.0),
+        "duration": manifest["source"]["duration"],
+    }

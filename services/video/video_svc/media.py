@@ -1,0 +1,88 @@
+"""ffmpeg steps that feed the analysis: audio extraction, truncation check."""
+
+from __future__ import annotations
+
+import asyncio
+import wave
+from pathlib import Path
+
+from clipsift_common.errors import InvalidArgument
+
+SAMPLE_RATE = 16_000  # what Whisper and the VAD expect
+
+
+async def run_ffmpeg(
+    args: list[str],
+    *,
+    ffmpeg: str = "ffmpeg",
+    timeout: float | None = None,  # noqa: ASYNC109 - kills the ffmpeg process, not just the wait
+) -> None:
+    """Run ffmpeg quietly; raise InvalidArgument with its last error line when it fails."""
+    process = await asyncio.create_subprocess_exec(
+        ffmpeg,
+        "-nostdin",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        *args,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        _, err = await asyncio.wait_for(process.communicate(), timeout)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise
+    if process.returncode != 0:
+        lines = err.decode(errors="replace").strip().splitlines()
+        raise InvalidArgument(
+            f"ffmpeg could not process the video: {lines[-1] if lines else 'unknown error'}"
+        )
+
+
+async def extract_audio(source: Path, out_wav: Path, *, ffmpeg: str, expected_duration: float) -> float:
+    """16 kHz mono PCM of the first audio track; returns its duration.
+
+    A file cut short in transfer still probes with its full header duration; the decoded audio
+    then comes up short, which is how truncation is caught before any work is wasted on it.
+    """
+    tmp = out_wav.with_suffix(".partial.wav")
+    await run_ffmpeg(
+        [
+            "-i",
+            str(source),
+            "-map",
+            "0:a:0",
+            "-vn",
+            "-ac",
+            "1",
+            "-ar",
+            str(SAMPLE_RATE),
+            "-c:a",
+            "pcm_s16le",
+            "-f",
+            "wav",
+            str(tmp),
+        ],
+        ffmpeg=ffmpeg,
+    )
+    with wave.open(str(tmp), "rb") as handle:
+        duration = handle.getnframes() / float(handle.getframerate())
+    if duration < expected_duration - max(1.0, 0.02 * expected_duration):
+        tmp.unlink(missing_ok=True)
+        raise InvalidArgument(
+            f"the file is truncated or corrupt: {duration:.1f}s of audio decoded, "
+            f"{expected_duration:.1f}s expected"
+        )
+    tmp.replace(out_wav)
+    return duration
+
+
+async def thumbnail(clip: Path, t: float, out_jpg: Path, *, ffmpeg: str) -> None:
+    """One frame of the rendered clip (already cropped and captioned) as a JPEG."""
+    await run_ffmpeg(
+        ["-ss", f"{max(0.0, t):.3f}", "-i", str(clip), "-frames:v", "1", "-q:v", "3", str(out_jpg)],
+        ffmpeg=ffmpeg,
+    )

@@ -1,0 +1,92 @@
+"""What a media file holds, from ffprobe; the first gate every clip job passes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from clipsift_common.errors import InvalidArgument
+
+# Decodable by the Debian/static ffmpeg builds we ship with; anything else fails fast with a
+# clear reason instead of half-way through a render.
+SUPPORTED_VIDEO_CODECS = frozenset(
+    {"h264", "hevc", "vp8", "vp9", "av1", "mpeg4", "mpeg2video", "mjpeg", "prores", "theora", "dnxhd"}
+)
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    duration: float
+    width: int
+    height: int
+    fps: float
+    video_codec: str
+    audio_codec: str
+    size_bytes: int
+    container: str
+
+    @property
+    def has_audio(self) -> bool:
+        return bool(self.audio_codec)
+
+
+def _fps(rate: str) -> float:
+    num, _, den = rate.partition("/")
+    try:
+        return float(num) / float(den or 1)
+    except (ValueError, ZeroDivisionError):
+        return 0.0
+
+
+async def probe(path: Path, *, ffprobe: str = "ffprobe", require_audio: bool = False) -> MediaInfo:
+    """Probe ``path``; raise InvalidArgument saying what is wrong when it is not a usable video."""
+    process = await asyncio.create_subprocess_exec(
+        ffprobe,
+        "-v",
+        "error",
+        "-print_format",
+        "json",
+        "-show_format",
+        "-show_streams",
+        str(path),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    if process.returncode != 0:
+        reason = err.decode(errors="replace").strip().splitlines()
+        raise InvalidArgument(f"not a readable media file: {reason[-1] if reason else 'ffprobe failed'}")
+    data = json.loads(out or b"{}")
+    streams = data.get("streams", [])
+    video = next(
+        (
+            s
+            for s in streams
+            if s.get("codec_type") == "video" and not s.get("disposition", {}).get("attached_pic")
+        ),
+        None,
+    )
+    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
+    if video is None:
+        raise InvalidArgument("the file has no video stream")
+    codec = video.get("codec_name", "")
+    if codec not in SUPPORTED_VIDEO_CODECS:
+        raise InvalidArgument(f"unsupported video codec {codec or 'unknown'!r}")
+    fmt = data.get("format", {})
+    duration = float(fmt.get("duration") or video.get("duration") or 0.0)
+    if duration <= 0:
+        raise InvalidArgument("the video has no duration (truncated or still being written?)")
+    if require_audio and audio is None:
+        raise InvalidArgument("the video has no audio track: clips need speech to transcribe")
+    return MediaInfo(
+        duration=duration,
+        width=int(video.get("width") or 0),
+        height=int(video.get("height") or 0),
+        fps=_fps(video.get("avg_frame_rate") or video.get("r_frame_rate") or "0/1"),
+        video_codec=codec,
+        audio_codec=(audio or {}).get("codec_name", ""),
+        size_bytes=int(fmt.get("size") or 0),
+        container=fmt.get("format_name", ""),
+    )

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from clipsift_common.settings import (
+    BlobSettings,
+    GrpcServerSettings,
+    NatsSettings,
+    ServiceSettings,
+    WorkerSettings,
+)
+
+
+class VideoSettings(ServiceSettings, GrpcServerSettings, NatsSettings, BlobSettings, WorkerSettings):
+    """Environment: ``CLIPSIFT_VIDEO_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="CLIPSIFT_VIDEO_", extra="ignore", frozen=True)
+
+    audio_target: str
+    vision_target: str
+    grpc_deadline_seconds: float = Field(default=30.0, gt=0)
+    # Transcription of a long video streams for a long time: its own deadline.
+    transcribe_deadline_seconds: float = Field(default=3 * 3600.0, gt=0)
+    ffmpeg: str = "ffmpeg"
+    ffprobe: str = "ffprobe"
+    # Server paths a job may name as its source instead of uploading (empty: none).
+    allowed_source_roots: tuple[Path, ...] = ()
+    # Limits: over them a job fails with the limit in its reason.
+    max_duration_seconds: float = Field(default=4 * 3600.0, gt=0)
+    max_clips: int = Field(default=20, ge=1)
+    # Faces are sampled this often inside each chosen clip for reframing.
+    face_sample_fps: float = Field(default=4.0, gt=0, le=30)
+    face_batch_size: int = Field(default=16, ge=1)
+    render_preset: str = "veryfast"
+    render_crf: int = Field(default=23, ge=0, le=51)
+    # Long side of the rendered clip (9:16 -> 1080x1920 at 1920).
+    output_long_side: int = Field(default=1920, ge=256, le=4096)
+    render_timeout_seconds: float = Field(default=1800.0, gt=0)
+    # Score weights (normalised when used); each component is in [0, 1].
+    weight_hook: float = Field(default=0.25, ge=0)
+    weight_self_contained: float = Field(default=0.2, ge=0)
+    weight_emotion: float = Field(default=0.15, ge=0)
+    weight_energy: float = Field(default=0.15, ge=0)
+    weight_keywords: float = Field(default=0.15, ge=0)
+    weight_duration_fit: float = Field(default=0.1, ge=0)
+
+    def score_weights(self) -> dict[str, float]:
+        return {
+            "hook": self.weight_hook,
+            "self_contained": self.weight_self_contained,
+            "emotion": self.weight_emotion,
+            "energy": self.weight_energy,
+            "keywords": self.weight_keywords,
+            "duration_fit": self.weight_duration_fit,
+        }

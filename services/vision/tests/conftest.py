@@ -1,0 +1,53 @@
+"""Real test images and one loaded face detector shared by the vision tests."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import pytest
+from skimage import data
+
+from vision_svc.faces import FaceDetector
+from vision_svc.settings import VisionSettings
+
+Image = npt.NDArray[np.uint8]
+# Eileen Collins' face in skimage's astronaut photo (512 x 512), looked up by eye:
+# x0, y0, x1, y1 of the region a face box must lie within and mostly cover.
+ASTRONAUT_FACE = (160, 40, 290, 200)
+
+
+@pytest.fixture(scope="session")
+def detector() -> FaceDetector:
+    loaded = FaceDetector(VisionSettings().face_model)
+    loaded.load()
+    return loaded
+
+
+@pytest.fixture(scope="session")
+def astronaut() -> Image:
+    image: Image = data.astronaut()
+    return image
+
+
+def on_canvas(image: Image, placements: list[tuple[int, int]], grey: int = 0) -> Image:
+    """A 1280x720 frame of one flat grey with ``image`` pasted at each (x, y)."""
+    canvas = np.full((720, 1280, 3), grey, dtype=np.uint8)
+    height, width = image.shape[:2]
+    for x, y in placements:
+        canvas[y : y + height, x : x + width] = image
+    return canvas
+
+
+def jpeg(image: Image, quality: int = 90) -> bytes:
+    ok, encoded = cv2.imencode(
+        ".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality]
+    )
+    assert ok
+    return encoded.tobytes()
+
+
+def png(image: Image) -> bytes:
+    ok, encoded = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    assert ok
+    return encoded.tobytes()
