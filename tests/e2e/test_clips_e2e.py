@@ -232,6 +232,12 @@ def test_bad_uploads_are_refused_at_the_door(clip_platform: Platform, talk: Path
     assert reply.status_code == 413
     assert "the limit is 300s" in reply.json()["detail"]
 
+    ffv1 = tmp_path / "archive.mkv"
+    _ffmpeg("-i", str(talk), "-t", "3", "-c:v", "ffv1", "-c:a", "copy", str(ffv1))
+    reply = upload(clip_platform, ffv1)
+    assert reply.status_code == 400
+    assert "unsupported video codec 'ffv1'" in reply.json()["detail"]
+
     reply = upload(clip_platform, talk, "count=2&min_seconds=30&max_seconds=10")
     assert reply.status_code == 400
     assert "min_seconds" in reply.json()["detail"]
@@ -305,3 +311,28 @@ def test_video_worker_killed_mid_job_is_redelivered(clip_platform: Platform, tal
     clips_dir = Path(clip_platform.runtime["blob_dir"]) / "jobs" / job_id / "clips"
     assert sorted(p.name for p in clips_dir.iterdir()) == ["01", "manifest.json"]
     assert not (Path(clip_platform.runtime["blob_dir"]) / "work" / job_id).exists()
+
+
+def test_a_server_path_under_an_allowed_root_is_clipped_in_place(clip_platform: Platform, talk: Path) -> None:
+    base = clip_platform.runtime["gateway_url"]
+
+    def submit(path: str) -> httpx.Response:
+        return httpx.post(
+            f"{base}/v1/clips?count=1&min_seconds=8&max_seconds=20",
+            json={"path": path},
+            headers=_auth(clip_platform),
+            timeout=60,
+        )
+
+    refused = submit("/etc/passwd")
+    assert refused.status_code == 400
+    assert "outside the paths this server may read" in refused.json()["detail"]
+    assert submit(str(talk.parent / "missing.mp4")).status_code == 404
+
+    reply = submit(str(talk))
+    assert reply.status_code == 202, reply.text
+    events = follow(clip_platform, reply.json()["id"])
+    assert events[-1]["type"] == "completed", events[-1]
+    manifest = httpx.get(f"{base}/v1/jobs/{reply.json()['id']}/clips", headers=_auth(clip_platform)).json()
+    assert len(manifest["clips"]) == 1
+    assert talk.exists()  # the source is read in place, never moved or deleted

@@ -173,3 +173,21 @@ def test_window_always_inside_the_frame_with_even_size(aspect: tuple[int, int], 
 def test_empty_clip_is_rejected() -> None:
     with pytest.raises(ValueError, match="empty clip"):
         plan_crop([], SRC_W, SRC_H, (9, 16), 5.0, 5.0)
+
+
+def test_scene_cut_moves_the_window_with_the_edit() -> None:
+    # One shot with the speaker on the left, an edit at 3.0 s, then a shot with them on the right.
+    samples = [FaceSample(t, (face(250 if t < 3.0 else 1030),)) for t in np.arange(0.0, 6.0, 0.25)]
+    path = plan_crop(samples, SRC_W, SRC_H, (9, 16), 0.0, 6.0, scene_cuts=[3.0])
+    assert abs(centre_of_window(path, 2.9) - 250) < 0.06 * path.width
+    assert abs(centre_of_window(path, 3.05) - 1030) < 0.06 * path.width  # no pan, no hold time
+    x = positions(path, 6.0)
+    jumps = np.flatnonzero(np.abs(np.diff(x)) > 10)
+    assert len(jumps) == 1
+    assert abs((jumps[0] + 1) * FRAME - 3.0) <= FRAME
+
+
+def test_scene_cut_with_the_same_face_in_place_keeps_the_window_still() -> None:
+    samples = [FaceSample(t, (face(640),)) for t in np.arange(0.0, 6.0, 0.25)]
+    path = plan_crop(samples, SRC_W, SRC_H, (9, 16), 0.0, 6.0, scene_cuts=[2.0, 4.0])
+    assert np.ptp(positions(path, 6.0)) == 0

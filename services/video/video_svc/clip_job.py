@@ -34,8 +34,10 @@ from .faces import face_samples
 from .media import extract_audio, thumbnail
 from .model import CaptionStyle, ScoreBreakdown, Word
 from .probe import MediaInfo, probe
+from .scenes import scene_cuts
 from .scoring import Scorer, ScoringContext, topic_keywords
 from .settings import VideoSettings
+from .sources import resolve_source
 from .transcript import plain_text, sentences
 
 log = logging.getLogger(__name__)
@@ -73,18 +75,27 @@ class ClipJob:
             # Redelivered after the clips were published: report them again, render nothing.
             return _summary(json.loads(self.blobs.read_bytes(key)))
         raw = dict(ctx.options)
-        source_key = raw.pop("source_key", None)
+        source_key, source_path = raw.pop("source_key", ""), raw.pop("source_path", "")
         try:
             options = ClipOptions.model_validate(
                 {k: v for k, v in raw.items() if k in ClipOptions.model_fields}
             )
         except ValidationError as exc:
             raise JobFailed(f"invalid clip options: {exc.errors()[0]['msg']}") from exc
-        if not isinstance(source_key, str):
-            raise JobFailed("job request has no source_key")
+        if not isinstance(source_key, str) or not isinstance(source_path, str):
+            raise JobFailed("the job's source must be a blob key or a server path")
         if options.count > self.settings.max_clips:
             raise JobFailed(f"{options.count} clips requested; the limit is {self.settings.max_clips}")
-        source = self.blobs.local_path(source_key)
+        try:
+            source = await asyncio.to_thread(
+                resolve_source,
+                self.blobs,
+                self.settings.allowed_source_roots,
+                blob_key=source_key,
+                path=source_path,
+            )
+        except ClipsiftError as exc:
+            raise JobFailed(f"the source video cannot be read: {exc}") from exc
         work = self.blobs.local_path(f"work/{ctx.job_id}")
         shutil.rmtree(work, ignore_errors=True)  # a previous attempt's leftovers
         work.mkdir(parents=True)
@@ -112,8 +123,6 @@ class ClipJob:
             return now
 
         t = time.perf_counter()
-        if not await asyncio.to_thread(source.is_file):
-            raise JobFailed("the source video is missing from the blob store")
         info = await probe(source, ffprobe=self.settings.ffprobe, require_audio=True)
         limit = self.settings.max_duration_seconds
         if info.duration > limit:
@@ -249,7 +258,10 @@ class ClipJob:
             batch_size=self.settings.face_batch_size,
             ffmpeg=self.settings.ffmpeg,
         )
-        crop = reframe.plan_crop(samples, info.width, info.height, options.aspect_ratio, start, end)
+        cuts_in_clip = await asyncio.to_thread(scene_cuts, source, start, end)
+        crop = reframe.plan_crop(
+            samples, info.width, info.height, options.aspect_ratio, start, end, scene_cuts=cuts_in_clip
+        )
 
         cuts = fillers.filler_cuts(clip_words) if options.remove_fillers else []
         ranges = fillers.keep_ranges(start, end, cuts)
@@ -297,7 +309,12 @@ class ClipJob:
                 "weights": breakdown.weights,
                 "reasons": breakdown.reasons,
             },
-            "reframe": {"mode": crop.mode, "crop_width": crop.width, "crop_height": crop.height},
+            "reframe": {
+                "mode": crop.mode,
+                "crop_width": crop.width,
+                "crop_height": crop.height,
+                "scene_cuts": [round(c - start, 3) for c in cuts_in_clip],
+            },
             "output": {"width": size[0], "height": size[1], "aspect": options.aspect},
             "fillers_removed": len(cuts),
             "words": [{"text": w.text, "start": round(w.start, 3), "end": round(w.end, 3)} for w in spoken],

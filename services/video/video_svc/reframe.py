@@ -60,6 +60,7 @@ def plan_crop(
     switch_hold_seconds: float = 1.5,
     smoothing_seconds: float = 0.6,
     dead_zone_ratio: float = 0.06,
+    scene_cuts: Sequence[float] = (),
 ) -> CropPath:
     """Plan the crop window for the clip ``[clip_start, clip_end]`` (source seconds).
 
@@ -69,6 +70,8 @@ def plan_crop(
     switches the target is smoothed with a centred moving average over ``smoothing_seconds`` and
     the window moves only once the target leaves a dead zone of ``dead_zone_ratio`` x the window
     size. Stretches without faces hold the last position; no face at all gives a centred window.
+    At each of ``scene_cuts`` (source seconds) a new shot begins: the window cuts with it to the
+    new shot's dominant face instead of panning across the edit.
 
     Keyframes are on the clip timeline (seconds since ``clip_start``).
     """
@@ -83,7 +86,7 @@ def plan_crop(
         (s for s in samples if clip_start - smoothing_seconds <= s.t <= clip_end + smoothing_seconds),
         key=lambda s: s.t,
     )
-    targets, switches = _follow(_track(nearby), switch_hold_seconds)
+    targets, switches = _follow(_track(nearby), switch_hold_seconds, scene_cuts)
     if not targets:
         centre = CropKeyframe(0.0, max_x / 2, max_y / 2)
         return CropPath(width, height, (centre,), mode="centre: no face found")
@@ -204,24 +207,35 @@ def _best_match(box: Box, candidates: Sequence[_Track]) -> _Track | None:
 
 
 def _follow(
-    tracked: Sequence[tuple[float, list[tuple[int, Box]]]], switch_hold: float
+    tracked: Sequence[tuple[float, list[tuple[int, Box]]]],
+    switch_hold: float,
+    scene_cuts: Sequence[float] = (),
 ) -> tuple[list[_Target], list[float]]:
     """Decide whom to follow: the first dominant face, then a challenger only once it has been
     dominant in every sample (with faces) for ``switch_hold`` seconds, or at once when the
     followed face has been lost (unseen for longer than a track lives). Returns the followed
     face centres, each tagged with its segment (the number of switches before it), and the
-    switch times."""
+    switch times. After a scene cut the first dominant face is followed at once, switching at
+    the cut itself."""
     targets: list[_Target] = []
     switches: list[float] = []
     followed: int | None = None
     challenger: int | None = None
     challenger_since = 0.0
     followed_seen = -math.inf
+    cuts = sorted(scene_cuts)
+    new_shot_at: float | None = None
     for t, faces in tracked:
+        while cuts and cuts[0] <= t:
+            new_shot_at = cuts.pop(0)
         if not faces:
             continue  # no evidence either way: keep following, keep the challenger's clock
         dominant = max(faces, key=lambda face: _score(face[1]))[0]
-        if followed is None:
+        if new_shot_at is not None:
+            if followed is not None:
+                switches.append(new_shot_at)
+            followed, challenger, new_shot_at = dominant, None, None
+        elif followed is None:
             followed = dominant
         elif dominant == followed:
             challenger = None

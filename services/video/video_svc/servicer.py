@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import asyncio
 
 import grpc
 
 from clipsift.video.v1 import video_pb2, video_pb2_grpc
 from clipsift_common.blobstore import LocalBlobStore
-from clipsift_common.errors import InvalidArgument, NotFound
 
 from .probe import probe
 from .settings import VideoSettings
+from .sources import resolve_source
 
 
 class VideoServicer(video_pb2_grpc.VideoServiceServicer):
@@ -19,26 +19,17 @@ class VideoServicer(video_pb2_grpc.VideoServiceServicer):
         self.settings = settings
         self.blobs = blobs
 
-    def _resolve(self, request: video_pb2.ProbeRequest) -> Path:
-        which = request.WhichOneof("source")
-        if which == "blob_key":
-            path = self.blobs.local_path(request.blob_key)
-        elif which == "path":
-            path = Path(request.path).resolve()
-            if not any(path.is_relative_to(root.resolve()) for root in self.settings.allowed_source_roots):
-                raise InvalidArgument(f"{request.path} is outside the paths this server may read")
-        else:
-            raise InvalidArgument("give a blob_key or a path")
-        if not path.is_file():
-            raise NotFound(f"{request.blob_key or request.path} not found")
-        return path
-
     async def Probe(
         self, request: video_pb2.ProbeRequest, context: grpc.aio.ServicerContext
     ) -> video_pb2.MediaInfo:
-        info = await probe(
-            self._resolve(request), ffprobe=self.settings.ffprobe, require_audio=request.require_audio
+        source = await asyncio.to_thread(
+            resolve_source,
+            self.blobs,
+            self.settings.allowed_source_roots,
+            blob_key=request.blob_key,
+            path=request.path,
         )
+        info = await probe(source, ffprobe=self.settings.ffprobe, require_audio=request.require_audio)
         return video_pb2.MediaInfo(
             duration=info.duration,
             width=info.width,

@@ -17,9 +17,10 @@ from clipsift_common.errors import InvalidArgument, ResourceExhausted
 
 from ..auth import Principal, authenticate
 from ..submission import queue_job
-from ..uploads import stream_to_blob
+from ..uploads import check_declared_length, stream_to_blob
 
 router = APIRouter(tags=["clips"])
+_MAX_JSON_BYTES = 4096
 CLIP_FILES = {
     "clip.mp4": "video/mp4",
     "clip.srt": "application/x-subrip",
@@ -41,9 +42,11 @@ async def submit_clips(
     remove_fillers: bool = False,
     language: Annotated[str, Query(max_length=8)] = "",
 ) -> dict[str, Any]:
-    """Upload a video as the request body (any container ffmpeg reads: MP4, MOV, MKV, WebM ...)
-    and start a clip job. The upload is checked before the job exists: a file that is not a
-    video, has no audio track or is too long gets a 4xx here, and nothing is kept."""
+    """Start a clip job on a video sent as the request body (any container ffmpeg reads: MP4,
+    MOV, MKV, WebM ...; streamed, never held in memory), or on a file the video service may read,
+    named by a JSON body ``{"path": "/media/talk.mp4"}`` (``Content-Type: application/json``).
+    The video is checked before the job exists: a file that is not a video, has no audio track
+    or is too long gets a 4xx here, and nothing is kept."""
     state = request.app.state
     settings = state.settings
     try:
@@ -60,25 +63,48 @@ async def submit_clips(
     except ValidationError as exc:
         raise InvalidArgument(exc.errors()[0]["msg"]) from None
     job_id = uuid.uuid4()
-    source_key = f"jobs/{job_id}/source.video"
     blobs = state.blobs
     try:
-        await stream_to_blob(request, blobs, source_key, settings.max_video_upload_bytes, "video")
+        if _media_type(request) == "application/json":
+            path = await _server_path(request)
+            source = {"source_path": path}
+            probe = video_pb2.ProbeRequest(path=path, require_audio=True)
+        else:
+            key = f"jobs/{job_id}/source.video"
+            await stream_to_blob(request, blobs, key, settings.max_video_upload_bytes, "video")
+            source = {"source_key": key}
+            probe = video_pb2.ProbeRequest(blob_key=key, require_audio=True)
         video = state.video
-        info = await video.call(
-            video_pb2_grpc.VideoServiceStub(video.channel).Probe,
-            video_pb2.ProbeRequest(blob_key=source_key, require_audio=True),
-        )
+        info = await video.call(video_pb2_grpc.VideoServiceStub(video.channel).Probe, probe)
         if info.duration > settings.max_video_seconds:
             raise ResourceExhausted(
                 f"the video lasts {info.duration:.0f}s; the limit is {settings.max_video_seconds:.0f}s"
             )
-        payload = options.model_dump() | {"source_key": source_key, "duration": info.duration}
+        payload = options.model_dump() | source | {"duration": info.duration}
         message = f"{info.duration:.0f}s {info.width}x{info.height} video queued"
-        return await queue_job(state, job_id, principal.tenant_id, "clip", payload, source_key, message)
+        input_key = next(iter(source.values()))
+        return await queue_job(state, job_id, principal.tenant_id, "clip", payload, input_key, message)
     except BaseException:
         await asyncio.to_thread(blobs.delete_prefix, f"jobs/{job_id}")
         raise
+
+
+def _media_type(request: Request) -> str:
+    return (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+
+
+async def _server_path(request: Request) -> str:
+    check_declared_length(request, _MAX_JSON_BYTES)
+    body = await request.body()
+    if len(body) > _MAX_JSON_BYTES:
+        raise ResourceExhausted(f"a JSON body naming a server path must be under {_MAX_JSON_BYTES} bytes")
+    try:
+        path = json.loads(body).get("path")
+    except (ValueError, AttributeError):
+        raise InvalidArgument('send {"path": "/server/path/video.mp4"} as the JSON body') from None
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise InvalidArgument('"path" must be an absolute path on the server')
+    return path
 
 
 async def _manifest(request: Request, job_id: str, tenant_id: str) -> dict[str, Any]:

@@ -1,0 +1,25 @@
+"""Where a clip job's video comes from: the shared blob store, or a server path under an allowed root."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from clipsift_common.blobstore import LocalBlobStore
+from clipsift_common.errors import InvalidArgument, NotFound
+
+
+def resolve_source(
+    blobs: LocalBlobStore, allowed_roots: tuple[Path, ...], *, blob_key: str = "", path: str = ""
+) -> Path:
+    """The local file for ``blob_key`` or ``path`` (exactly one); refuse paths outside ``allowed_roots``."""
+    if bool(blob_key) == bool(path):
+        raise InvalidArgument("give exactly one of a blob key or a server path")
+    if blob_key:
+        resolved = blobs.local_path(blob_key)
+    else:
+        resolved = Path(path).resolve()
+        if not any(resolved.is_relative_to(root.resolve()) for root in allowed_roots):
+            raise InvalidArgument(f"{path} is outside the paths this server may read")
+    if not resolved.is_file():
+        raise NotFound(f"{blob_key or path} not found")
+    return resolved
