@@ -152,9 +152,9 @@ def main() -> None:
         try:
             elapsed, manifest, memory = run_job(platform, video, args.clips)
             steps = manifest["timings_seconds"]
-            print(
-                f"clipsift clip job ({args.clips} clips, 1080x1920): {elapsed:.1f}s wall, submit to completed"
-            )
+            output = manifest["clips"][0]["output"]  # type: ignore[index]
+            size = f"{output['width']}x{output['height']}"
+            print(f"clipsift clip job ({args.clips} clips, {size}): {elapsed:.1f}s wall, submit to completed")
             for step, seconds in steps.items():  # type: ignore[attr-defined]
                 print(f"  {step:<16}{seconds:8.1f}s")
             print(f"ratio pipeline / bare transcription: {elapsed / bare:.2f}x")

@@ -32,7 +32,7 @@ from . import captions, fillers, reframe, render
 from .candidates import Candidate, candidate_clips, pick_non_overlapping
 from .faces import face_samples
 from .media import extract_audio, thumbnail
-from .model import CaptionStyle, ScoreBreakdown, Word
+from .model import CaptionStyle, CropPath, ScoreBreakdown, Word
 from .probe import MediaInfo, probe
 from .scenes import scene_cuts
 from .scoring import Scorer, ScoringContext, topic_keywords
@@ -53,10 +53,20 @@ def manifest_key(job_id: str) -> str:
 
 def output_size(aspect: tuple[int, int], long_side: int) -> tuple[int, int]:
     """Output frame size for an aspect ratio, both sides even (x264 needs that)."""
-    short = round(long_side * min(aspect) / max(aspect) / 2) * 2
     if aspect[0] == aspect[1]:
-        return short, short
+        # A square clip is as wide as a vertical one (1080 at 1920), not 1920x1920.
+        side = round(long_side * 9 / 16 / 2) * 2
+        return side, side
+    short = round(long_side * min(aspect) / max(aspect) / 2) * 2
     return (short, long_side) if aspect[0] < aspect[1] else (long_side, short)
+
+
+def render_size(aspect: tuple[int, int], long_side: int, crop: CropPath, upscale: bool) -> tuple[int, int]:
+    """The configured output size, or the crop's own size when that is smaller and upscaling is off."""
+    size = output_size(aspect, long_side)
+    if not upscale and crop.width * crop.height < size[0] * size[1]:
+        return crop.width, crop.height
+    return size
 
 
 class ClipJob:
@@ -267,7 +277,7 @@ class ClipJob:
         ranges = fillers.keep_ranges(start, end, cuts)
         spoken = fillers.remap_words(clip_words, ranges)
         lines = captions.caption_lines(spoken)
-        size = output_size(options.aspect_ratio, self.settings.output_long_side)
+        size = render_size(options.aspect_ratio, self.settings.output_long_side, crop, self.settings.upscale)
         (folder / "clip.srt").write_text(captions.to_srt(lines), encoding="utf-8")
         (folder / "clip.vtt").write_text(captions.to_vtt(lines), encoding="utf-8")
         ass_path = None
