@@ -22,12 +22,7 @@ MIGRATIONS = "analytics_svc.migrations"
 async def main(settings: AnalyticsSettings) -> None:
     await migrate(settings.database_url, "analytics", MIGRATIONS)
     pool = await open_pool(settings)
-    bus = await EventBus.connect(
-        settings.nats_url,
-        name="analytics",
-        stream=settings.nats_stream,
-        max_age_seconds=settings.nats_stream_max_age_seconds,
-    )
+    bus = await EventBus.from_settings(settings, name="analytics")
     server = GrpcServer(
         settings,
         [

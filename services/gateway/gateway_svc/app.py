@@ -47,12 +47,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await migrate(settings.database_url, "gateway", MIGRATIONS)
         pool = await open_pool(settings)
-        bus = await EventBus.connect(
-            settings.nats_url,
-            name="gateway",
-            stream=settings.nats_stream,
-            max_age_seconds=settings.nats_stream_max_age_seconds,
-        )
+        bus = await EventBus.from_settings(settings, name="gateway")
         state = app.state
         state.settings = settings
         state.pool = pool

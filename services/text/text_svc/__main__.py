@@ -31,12 +31,7 @@ async def main(settings: TextSettings) -> None:
             )
         ],
     )
-    bus = await EventBus.connect(
-        settings.nats_url,
-        name="text",
-        stream=settings.nats_stream,
-        max_age_seconds=settings.nats_stream_max_age_seconds,
-    )
+    bus = await EventBus.from_settings(settings, name="text")
     worker = JobWorker(
         bus, KIND, "text-dedup", DedupJob(detector, LocalBlobStore(settings.blob_dir)), settings
     )

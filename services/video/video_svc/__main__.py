@@ -30,12 +30,7 @@ async def main(settings: VideoSettings) -> None:
             )
         ],
     )
-    bus = await EventBus.connect(
-        settings.nats_url,
-        name="video",
-        stream=settings.nats_stream,
-        max_age_seconds=settings.nats_stream_max_age_seconds,
-    )
+    bus = await EventBus.from_settings(settings, name="video")
     audio = ServiceClient(settings.audio_target, deadline_seconds=settings.grpc_deadline_seconds)
     vision = ServiceClient(settings.vision_target, deadline_seconds=settings.grpc_deadline_seconds)
     worker = JobWorker(bus, KIND, "video-clip", ClipJob(settings, blobs, audio, vision), settings)

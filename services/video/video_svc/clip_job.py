@@ -349,7 +349,8 @@ class ClipJob:
 def _summary(manifest: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "clips": len(manifest["clips"]),
-        "manifest_key": manifest_key(manifest["job_id"]),
+        # Every job kind names its result document "result_key": GET /v1/jobs/{id}/result serves it.
+        "result_key": manifest_key(manifest["job_id"]),
         "best_score": max((c["score"]["total"] for c in manifest["clips"]), default=0.0),
         "duration": manifest["source"]["duration"],
     }

@@ -9,6 +9,7 @@ from pathlib import Path
 from clipsift.vision.v1 import vision_pb2, vision_pb2_grpc
 from clipsift_common.grpc_client import ServiceClient
 
+from .media import FFMPEG_QUIET
 from .model import Box, FaceSample
 
 # Faces stay findable at this width while frames stay small on the wire (640x360 = 691 kB raw).
@@ -30,10 +31,7 @@ async def sample_frames(
     frame_bytes = width * height * 3
     process = await asyncio.create_subprocess_exec(
         ffmpeg,
-        "-nostdin",
-        "-hide_banner",
-        "-loglevel",
-        "error",
+        *FFMPEG_QUIET,
         "-ss",
         f"{start:.3f}",
         "-t",

@@ -9,6 +9,8 @@ from pathlib import Path
 from clipsift_common.errors import InvalidArgument
 
 SAMPLE_RATE = 16_000  # what Whisper and the VAD expect
+# Every ffmpeg run: never read stdin (it would steal the worker's), report errors only.
+FFMPEG_QUIET = ("-nostdin", "-hide_banner", "-loglevel", "error")
 
 
 async def run_ffmpeg(
@@ -20,10 +22,7 @@ async def run_ffmpeg(
     """Run ffmpeg quietly; raise InvalidArgument with its last error line when it fails."""
     process = await asyncio.create_subprocess_exec(
         ffmpeg,
-        "-nostdin",
-        "-hide_banner",
-        "-loglevel",
-        "error",
+        *FFMPEG_QUIET,
         "-y",
         *args,
         stdout=asyncio.subprocess.DEVNULL,

@@ -24,6 +24,8 @@ from nats.js.errors import NotFoundError
 
 from clipsift.events.v1 import events_pb2
 
+from .settings import NatsSettings
+
 log = logging.getLogger(__name__)
 
 EventType = events_pb2.EventType
@@ -132,6 +134,15 @@ class EventBus:
         bus = cls(nc, js, stream)
         await bus.ensure_stream(max_age_seconds)
         return bus
+
+    @classmethod
+    async def from_settings(cls, settings: NatsSettings, *, name: str) -> EventBus:
+        return await cls.connect(
+            settings.nats_url,
+            name=name,
+            stream=settings.nats_stream,
+            max_age_seconds=settings.nats_stream_max_age_seconds,
+        )
 
     async def ensure_stream(self, max_age_seconds: int) -> None:
         """Create or update the jobs stream; every service calls this, so start order does not matter."""

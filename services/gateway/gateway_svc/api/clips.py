@@ -18,6 +18,7 @@ from clipsift_common.errors import InvalidArgument, ResourceExhausted
 from ..auth import Principal, authenticate
 from ..submission import queue_job
 from ..uploads import check_declared_length, stream_to_blob
+from .jobs import completed_result
 
 router = APIRouter(tags=["clips"])
 _MAX_JSON_BYTES = 4096
@@ -108,17 +109,7 @@ async def _server_path(request: Request) -> str:
 
 
 async def _manifest(request: Request, job_id: str, tenant_id: str) -> dict[str, Any]:
-    row = await request.app.state.jobs.get(job_id, tenant_id)
-    if row is None or row["kind"] != "clip":
-        raise HTTPException(404, f"clip job {job_id} not found")
-    if row["status"] != "completed":
-        detail = f"job {job_id} is {row['status']}" + (
-            f": {row['message']}" if row["status"] == "failed" else ""
-        )
-        raise HTTPException(409, detail)
-    key = (row["result"] or {}).get("manifest_key")
-    data = await asyncio.to_thread(request.app.state.blobs.read_bytes, key)
-    return dict(json.loads(data))
+    return dict(json.loads(await completed_result(request, job_id, tenant_id, "clip")))
 
 
 @router.get("/v1/jobs/{job_id}/clips")

@@ -106,21 +106,25 @@ async def get_result(
     job_id: str, request: Request, principal: Annotated[Principal, Depends(authenticate)]
 ) -> Response:
     """The job's result document (JSON), once the job has completed."""
-    row = await request.app.state.jobs.get(job_id, principal.tenant_id)
-    if row is None:
-        raise _not_found(job_id)
-    if row["status"] != "completed":
-        detail = f"job {job_id} is {row['status']}" + (
-            f": {row['message']}" if row["status"] == "failed" else ""
-        )
-        raise HTTPException(409, detail)
-    key = (row["result"] or {}).get("result_key")
-    data = await asyncio.to_thread(request.app.state.blobs.read_bytes, key)
+    data = await completed_result(request, job_id, principal.tenant_id)
     return Response(
         data,
         media_type="application/json",
         headers={"Content-Disposition": f'attachment; filename="{job_id}.json"'},
     )
+
+
+async def completed_result(request: Request, job_id: str, tenant_id: str, kind: str | None = None) -> bytes:
+    """The stored result document of the tenant's completed job (of ``kind``, when given): 404 when
+    there is no such job, 409 (with the failure reason, if any) while it is not completed."""
+    row = await request.app.state.jobs.get(job_id, tenant_id)
+    if row is None or kind not in (None, row["kind"]):
+        raise _not_found(job_id)
+    if row["status"] != "completed":
+        reason = f": {row['message']}" if row["status"] == "failed" else ""
+        raise HTTPException(409, f"job {job_id} is {row['status']}{reason}")
+    key = (row["result"] or {}).get("result_key")
+    return await asyncio.to_thread(request.app.state.blobs.read_bytes, key)
 
 
 @router.websocket("/{job_id}/events")
