@@ -134,6 +134,8 @@ async def test_dedup_job_stores_clusters_and_completes(harness: Harness) -> None
     assert document["verified_pairs"] == 3
     assert document["lsh"]["num_perm"] == 128
     assert [c["document_ids"] for c in document["clusters"]] == [["base", "copy", "near"]]
+    assert document["exact_pairs"] == 1
+    assert [g["document_ids"] for g in document["exact_groups"]] == [["base", "copy"]]
 
     info = await harness.bus.js.consumer_info(harness.bus.stream, "text-dedup-test")
     assert info.num_ack_pending == 0

@@ -116,7 +116,7 @@ def test_clusters_by_id_orders_largest_first() -> None:
     assert [c["document_ids"] for c in clusters] == [["a", "b", "c"], ["y", "z"]]
     assert clusters[0]["max_jaccard"] == 0.95
     assert clusters[0]["min_jaccard"] == 0.85
-    assert clusters[1]["pairs"] == [{"a": "z", "b": "y", "jaccard": 0.9}]
+    assert clusters[1]["pairs"] == [{"a": "z", "b": "y", "jaccard": 0.9, "exact": False}]
 
 
 @pytest.mark.parametrize(

@@ -85,12 +85,21 @@ async def test_find_duplicates(running: Running) -> None:
     assert response.documents == 4
     assert response.threshold == pytest.approx(0.8)
     assert response.verified_pairs == 3
-    assert response.candidate_pairs >= 3
+    # base and copy are identical: found by hash, so only the near pairs were LSH candidates.
+    assert response.exact_pairs == 1
+    assert response.candidate_pairs >= 1
+    assert [(list(g.document_ids), len(g.content_sha1)) for g in response.exact_groups] == [
+        (["base", "copy"], 40)
+    ]
     assert response.bands * response.rows <= 128
     assert len(response.clusters) == 1
     cluster = response.clusters[0]
     assert list(cluster.document_ids) == ["base", "copy", "near"]
-    assert {(p.a, p.b) for p in cluster.pairs} == {("base", "near"), ("base", "copy"), ("near", "copy")}
+    assert {(p.a, p.b, p.exact) for p in cluster.pairs} == {
+        ("base", "near", False),
+        ("base", "copy", True),
+        ("near", "copy", False),
+    }
     assert cluster.max_jaccard == 1.0
     assert cluster.min_jaccard == pytest.approx(51 / 61, abs=1e-6)
 
@@ -188,3 +197,31 @@ async def test_reflection_lists_the_text_service(running: Running) -> None:
     names = {s.name for s in responses[0].list_services_response.service}
     assert {SERVICE, "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"} <= names
     assert responses[1].file_descriptor_response.file_descriptor_proto
+
+
+async def test_compare_passages_and_errors(running: Running) -> None:
+    shared = " ".join(f"shared{i}" for i in range(20))
+    a = f"Intro à la page. {shared} and the end."
+    b = f"Another «start» — {shared}!"
+    response = await running.stub.Compare(text_pb2.CompareRequest(a=a, b=b, html=True), timeout=10)
+    assert [(p.a_start, p.a_end, p.b_start, p.b_end, p.words_a) for p in response.passages] == [
+        (a.index(shared), a.index(shared) + len(shared), b.index(shared), b.index(shared) + len(shared), 20)
+    ]
+    assert response.min_words == 8
+    assert (response.words_a, response.words_b) == (27, 22)
+    assert response.coverage_a == pytest.approx(20 / 27)
+    assert response.coverage_b == pytest.approx(20 / 22)
+    assert response.exact_jaccard == pytest.approx(16 / (23 + 18 - 16))
+    assert response.html.startswith("<!DOCTYPE html>")
+    assert "Another «start» — " in response.html
+    plain = await running.stub.Compare(text_pb2.CompareRequest(a=a, b=OTHER, min_words=5), timeout=10)
+    assert (list(plain.passages), plain.html, plain.min_words) == ([], "", 5)
+
+    for request, code in [
+        (text_pb2.CompareRequest(a="", b=b), grpc.StatusCode.INVALID_ARGUMENT),
+        (text_pb2.CompareRequest(a=a, b=b, min_words=1), grpc.StatusCode.INVALID_ARGUMENT),
+        (text_pb2.CompareRequest(a=a, b="x" * 10_001), grpc.StatusCode.RESOURCE_EXHAUSTED),
+    ]:
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await running.stub.Compare(request, timeout=10)
+        assert error.value.code() == code

@@ -11,7 +11,7 @@ from clipsift_common.blobstore import LocalBlobStore
 from clipsift_common.worker import JobContext, JobFailed
 
 from .detector import Detector
-from .report import clusters_by_id
+from .report import clusters_by_id, exact_groups_by_id
 
 KIND = "dedup"
 # Share of overall progress at which each step ends.
@@ -62,6 +62,8 @@ class DedupJob:
             "verified_pairs": len(result.pairs),
             "lsh": {"bands": result.bands, "rows": result.rows, "num_perm": self.detector.settings.num_perm},
             "clusters": clusters_by_id(ids, result),
+            "exact_pairs": result.exact_pairs,
+            "exact_groups": exact_groups_by_id(ids, result),
         }
         await asyncio.to_thread(self.blobs.put_bytes, key, json.dumps(document).encode())
         await ctx.progress("store", 1.0, f"{len(document['clusters'])} clusters")

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from clipsift_common.errors import InvalidArgument, ResourceExhausted
 
+from .align import Alignment, align
+from .exact import expand, group_exact
 from .minhash import DuplicateResult, estimated_jaccard, find_duplicates, signatures
 from .settings import TextSettings
 from .shingles import ShingleSets, exact_jaccard, shingle_documents
@@ -19,6 +21,16 @@ class Similarity:
     shingles_a: int
     shingles_b: int
     num_perm: int
+
+
+@dataclass(frozen=True)
+class Comparison:
+    alignment: Alignment
+    exact_jaccard: float
+    min_words: int
+
+
+MIN_WORDS_RANGE = (3, 100)
 
 
 class Detector:
@@ -58,6 +70,17 @@ class Detector:
             num_perm=self.settings.num_perm,
         )
 
+    def compare(self, a: str, b: str, min_words: int = 0) -> Comparison:
+        """Shared passages of two texts, their coverage, and the exact Jaccard of the pair."""
+        self._check_text("text a", a)
+        self._check_text("text b", b)
+        low, high = MIN_WORDS_RANGE
+        if min_words and not low <= min_words <= high:
+            raise InvalidArgument(f"min_words must be between {low} and {high}, got {min_words}")
+        words = min_words or self.settings.compare_min_words
+        sets = self._shingle([a, b], self.settings.shingle_size, ["text a", "text b"])
+        return Comparison(align(a, b, words), exact_jaccard(sets.of(0), sets.of(1)), words)
+
     def validate_batch(self, ids: Sequence[str], texts: Sequence[str], *, limit: int | None) -> None:
         if not texts:
             raise InvalidArgument("no documents given")
@@ -83,12 +106,18 @@ class Detector:
         progress: Callable[[str, float], None] | None = None,
         limit: int | None = None,
     ) -> tuple[DuplicateResult, float]:
+        """Clusters of exact and near-duplicates. Documents identical after normalisation are
+        grouped by hash first; only one per group is shingled and searched (see ``exact``)."""
         self.validate_batch(ids, texts, limit=limit)
         resolved = self._threshold(threshold)
-        sets = self._shingle(texts, self._shingle_size(shingle_size), [f"document {i!r}" for i in ids])
+        size = self._shingle_size(shingle_size)
+        groups = group_exact(texts)
+        reps = groups.representatives
+        sets = self._shingle([texts[r] for r in reps], size, [f"document {ids[r]!r}" for r in reps])
         if progress:
             progress("shingle", 1.0)
-        return find_duplicates(sets, resolved, self.settings.num_perm, progress), resolved
+        on_reps = find_duplicates(sets, resolved, self.settings.num_perm, progress)
+        return expand(on_reps, groups, len(texts)), resolved
 
     @staticmethod
     def _shingle(texts: Sequence[str], size: int, labels: Sequence[str]) -> ShingleSets:

@@ -9,7 +9,7 @@ exact Jaccard of the shingle sets, so the output holds no false positives.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -130,6 +130,11 @@ class DuplicateResult:
     candidate_pairs: int
     bands: int
     rows: int
+    # Groups of documents identical after normalisation (see ``exact``), each sorted, and their
+    # digests; empty when the caller did not look for exact duplicates.
+    exact_groups: list[list[int]] = field(default_factory=list)
+    exact_digests: list[str] = field(default_factory=list)
+    exact_pairs: int = 0  # pairs in ``pairs`` that are exact duplicates (Jaccard 1.0 by construction)
 
 
 def find_duplicates(
@@ -156,7 +161,7 @@ def find_duplicates(
             report("verify", (done + 1) / len(candidates))
     report("verify", 1.0)
     return DuplicateResult(
-        clusters=list(_components(len(sets), [(i, j) for i, j, _ in pairs])),
+        clusters=list(components(len(sets), [(i, j) for i, j, _ in pairs])),
         pairs=pairs,
         candidate_pairs=len(candidates),
         bands=bands,
@@ -164,7 +169,8 @@ def find_duplicates(
     )
 
 
-def _components(n: int, edges: list[tuple[int, int]]) -> Iterator[list[int]]:
+def components(n: int, edges: list[tuple[int, int]]) -> Iterator[list[int]]:
+    """Connected components with more than one member, each sorted, ordered by first member."""
     parent = list(range(n))
 
     def root(x: int) -> int:

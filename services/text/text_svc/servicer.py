@@ -8,9 +8,10 @@ import grpc
 
 from clipsift.text.v1 import text_pb2, text_pb2_grpc
 
+from . import html_report
 from .detector import Detector
 from .minhash import DuplicateResult
-from .report import clusters_by_id
+from .report import clusters_by_id, exact_groups_by_id
 
 
 class TextServicer(text_pb2_grpc.TextServiceServicer):
@@ -30,6 +31,37 @@ class TextServicer(text_pb2_grpc.TextServiceServicer):
             shingles_a=result.shingles_a,
             shingles_b=result.shingles_b,
             num_perm=result.num_perm,
+        )
+
+    async def Compare(
+        self, request: text_pb2.CompareRequest, context: grpc.aio.ServicerContext
+    ) -> text_pb2.CompareResponse:
+        result = await asyncio.to_thread(self.detector.compare, request.a, request.b, request.min_words)
+        alignment = result.alignment
+        page = ""
+        if request.html:
+            page = await asyncio.to_thread(
+                html_report.render, request.a, request.b, alignment, result.exact_jaccard
+            )
+        return text_pb2.CompareResponse(
+            passages=[
+                text_pb2.Passage(
+                    a_start=p.a_start,
+                    a_end=p.a_end,
+                    b_start=p.b_start,
+                    b_end=p.b_end,
+                    words_a=p.a_word_end - p.a_word,
+                    words_b=p.b_word_end - p.b_word,
+                )
+                for p in alignment.passages
+            ],
+            coverage_a=alignment.coverage_a,
+            coverage_b=alignment.coverage_b,
+            exact_jaccard=result.exact_jaccard,
+            words_a=alignment.words_a,
+            words_b=alignment.words_b,
+            min_words=result.min_words,
+            html=page,
         )
 
     async def FindDuplicates(
@@ -67,4 +99,6 @@ def to_response(ids: list[str], result: DuplicateResult, threshold: float) -> te
         threshold=threshold,
         bands=result.bands,
         rows=result.rows,
+        exact_groups=[text_pb2.ExactGroup(**g) for g in exact_groups_by_id(ids, result)],
+        exact_pairs=result.exact_pairs,
     )

@@ -23,3 +23,5 @@ class TextSettings(ServiceSettings, GrpcServerSettings, NatsSettings, BlobSettin
     # Limits of one synchronous FindDuplicates request; larger corpora go through a job.
     max_documents_per_request: int = Field(default=2000, ge=1)
     max_document_chars: int = Field(default=2_000_000, ge=1)
+    # Shortest shared passage Compare reports when the request does not say.
+    compare_min_words: int = Field(default=8, ge=3, le=100)

@@ -43,7 +43,21 @@ def _mix(x: U64) -> U64:
 
 
 def hash_tokens(tokens: Sequence[str]) -> U64:
-    """Stable 64-bit hash per token, independent of batch composition."""
+    """Stable 64-bit hash per token, independent of batch composition.
+
+    Natural text repeats its words (a 10 MB corpus holds ~1.5M tokens but ~50k distinct ones), so
+    only the distinct tokens are hashed and the result is gathered back. ``dict.fromkeys`` and
+    ``map(dict.__getitem__)`` iterate in C: no Python bytecode runs per token.
+    """
+    vocabulary = list(dict.fromkeys(tokens))
+    if len(vocabulary) == len(tokens):
+        return _hash_distinct(tokens)
+    position = {token: index for index, token in enumerate(vocabulary)}
+    ids = np.fromiter(map(position.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+    return _hash_distinct(vocabulary)[ids]
+
+
+def _hash_distinct(tokens: Sequence[str]) -> U64:
     out = np.zeros(len(tokens), dtype=np.uint64)
     if not tokens:
         return out

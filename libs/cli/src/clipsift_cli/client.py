@@ -63,6 +63,16 @@ class Client:
         )
         return dict(self._check(reply))
 
+    def compare(self, a: str, b: str, min_words: int | None = None, *, html: bool = False) -> Any:
+        """Shared passages of two texts: the JSON report, or the HTML page (a str) with ``html``."""
+        body: dict[str, Any] = {"a": a, "b": b}
+        if min_words is not None:
+            body["min_words"] = min_words
+        reply = self.http.post("/v1/text/compare", json=body, params={"format": "html" if html else "json"})
+        if html and reply.status_code < 400:
+            return reply.text
+        return self._check(reply)
+
     def submit_video(self, path: Path, options: dict[str, Any]) -> dict[str, Any]:
         """Stream the video file as the request body (never read whole into memory)."""
 

@@ -3,6 +3,7 @@
 clipsift up                         start the whole platform locally (embedded NATS/PostgreSQL)
 clipsift keys create --tenant T     create an API key (prints it once)
 clipsift dedup PATH...              near-duplicate clusters among text files, through the platform
+clipsift compare A.txt B.txt        passages two text files share (plagiarism report)
 clipsift job ID                     a job's status
 """
 
@@ -111,6 +112,41 @@ def cmd_dedup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ApiError(f"{path} does not exist") from None
+    except UnicodeDecodeError:
+        raise ApiError(f"{path} is not UTF-8 text") from None
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    client = Client.from_environment(args.gateway_url, args.api_key, args.home)
+    a, b = _read_text(args.a), _read_text(args.b)
+    result = client.compare(a, b, args.min_words)
+    if args.html:
+        args.html.write_text(client.compare(a, b, args.min_words, html=True), encoding="utf-8")
+        print(f"report written to {args.html}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    passages = result["passages"]
+    print(
+        f"{len(passages)} shared passages of {result['min_words']}+ words; "
+        f"{args.a} {result['coverage_a']:.1%} covered, {args.b} {result['coverage_b']:.1%} covered, "
+        f"Jaccard {result['exact_jaccard']:.3f}"
+    )
+    for number, p in enumerate(passages, start=1):
+        excerpt = " ".join(a[p["a_start"] : p["a_end"]].split())
+        excerpt = excerpt if len(excerpt) <= 70 else excerpt[:67] + "..."
+        print(
+            f"  [{number}] {args.a}:{p['a_start']}-{p['a_end']}  {args.b}:{p['b_start']}-{p['b_end']}  "
+            f"{p['words_a']} words  {excerpt!r}"
+        )
+    return 0
+
+
 def cmd_clip(args: argparse.Namespace) -> int:
     client = Client.from_environment(args.gateway_url, args.api_key, args.home)
     if not args.video.is_file():
@@ -210,6 +246,16 @@ def build_parser() -> argparse.ArgumentParser:
     clip.add_argument("--api-key")
     clip.add_argument("--quiet", action="store_true", help="no progress bars")
     clip.set_defaults(func=cmd_clip)
+
+    compare = commands.add_parser("compare", help="passages two text files share, with offsets")
+    compare.add_argument("a", type=Path)
+    compare.add_argument("b", type=Path)
+    compare.add_argument("--min-words", type=int, help="shortest passage reported (3-100, default 8)")
+    compare.add_argument("--html", type=Path, help="also write the side-by-side HTML report here")
+    compare.add_argument("--json", action="store_true", help="print the full result as JSON")
+    compare.add_argument("--gateway-url")
+    compare.add_argument("--api-key")
+    compare.set_defaults(func=cmd_compare)
 
     for name, func, help_text in (
         ("dedup", cmd_dedup, "find near-duplicate text files"),

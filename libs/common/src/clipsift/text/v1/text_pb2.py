@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x63lipsift/text/v1/text.proto\x12\x10\x63lipsift.text.v1\"&\n\x0eShingleOptions\x12\x14\n\x0cshingle_size\x18\x01 \x01(\r\"\\\n\x11SimilarityRequest\x12\t\n\x01\x61\x18\x01 \x01(\t\x12\t\n\x01\x62\x18\x02 \x01(\t\x12\x31\n\x07options\x18\x03 \x01(\x0b\x32 .clipsift.text.v1.ShingleOptions\"\x80\x01\n\x12SimilarityResponse\x12\x19\n\x11\x65stimated_jaccard\x18\x01 \x01(\x01\x12\x15\n\rexact_jaccard\x18\x02 \x01(\x01\x12\x12\n\nshingles_a\x18\x03 \x01(\r\x12\x12\n\nshingles_b\x18\x04 \x01(\r\x12\x10\n\x08num_perm\x18\x05 \x01(\r\"$\n\x08\x44ocument\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\"\x8c\x01\n\x15\x46indDuplicatesRequest\x12-\n\tdocuments\x18\x01 \x03(\x0b\x32\x1a.clipsift.text.v1.Document\x12\x11\n\tthreshold\x18\x02 \x01(\x01\x12\x31\n\x07options\x18\x03 \x01(\x0b\x32 .clipsift.text.v1.ShingleOptions\"6\n\rDuplicatePair\x12\t\n\x01\x61\x18\x01 \x01(\t\x12\t\n\x01\x62\x18\x02 \x01(\t\x12\x0f\n\x07jaccard\x18\x03 \x01(\x01\"y\n\x07\x43luster\x12\x14\n\x0c\x64ocument_ids\x18\x01 \x03(\t\x12.\n\x05pairs\x18\x02 \x03(\x0b\x32\x1f.clipsift.text.v1.DuplicatePair\x12\x13\n\x0bmax_jaccard\x18\x03 \x01(\x01\x12\x13\n\x0bmin_jaccard\x18\x04 \x01(\x01\"\xb9\x01\n\x16\x46indDuplicatesResponse\x12+\n\x08\x63lusters\x18\x01 \x03(\x0b\x32\x19.clipsift.text.v1.Cluster\x12\x11\n\tdocuments\x18\x02 \x01(\r\x12\x17\n\x0f\x63\x61ndidate_pairs\x18\x03 \x01(\r\x12\x16\n\x0everified_pairs\x18\x04 \x01(\r\x12\x11\n\tthreshold\x18\x05 \x01(\x01\x12\r\n\x05\x62\x61nds\x18\x06 \x01(\r\x12\x0c\n\x04rows\x18\x07 \x01(\r2\xcb\x01\n\x0bTextService\x12W\n\nSimilarity\x12#.clipsift.text.v1.SimilarityRequest\x1a$.clipsift.text.v1.SimilarityResponse\x12\x63\n\x0e\x46indDuplicates\x12\'.clipsift.text.v1.FindDuplicatesRequest\x1a(.clipsift.text.v1.FindDuplicatesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x63lipsift/text/v1/text.proto\x12\x10\x63lipsift.text.v1\"&\n\x0eShingleOptions\x12\x14\n\x0cshingle_size\x18\x01 \x01(\r\"\\\n\x11SimilarityRequest\x12\t\n\x01\x61\x18\x01 \x01(\t\x12\t\n\x01\x62\x18\x02 \x01(\t\x12\x31\n\x07options\x18\x03 \x01(\x0b\x32 .clipsift.text.v1.ShingleOptions\"\x80\x01\n\x12SimilarityResponse\x12\x19\n\x11\x65stimated_jaccard\x18\x01 \x01(\x01\x12\x15\n\rexact_jaccard\x18\x02 \x01(\x01\x12\x12\n\nshingles_a\x18\x03 \x01(\r\x12\x12\n\nshingles_b\x18\x04 \x01(\r\x12\x10\n\x08num_perm\x18\x05 \x01(\r\"$\n\x08\x44ocument\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\"\x8c\x01\n\x15\x46indDuplicatesRequest\x12-\n\tdocuments\x18\x01 \x03(\x0b\x32\x1a.clipsift.text.v1.Document\x12\x11\n\tthreshold\x18\x02 \x01(\x01\x12\x31\n\x07options\x18\x03 \x01(\x0b\x32 .clipsift.text.v1.ShingleOptions\"E\n\rDuplicatePair\x12\t\n\x01\x61\x18\x01 \x01(\t\x12\t\n\x01\x62\x18\x02 \x01(\t\x12\x0f\n\x07jaccard\x18\x03 \x01(\x01\x12\r\n\x05\x65xact\x18\x04 \x01(\x08\"8\n\nExactGroup\x12\x14\n\x0c\x64ocument_ids\x18\x01 \x03(\t\x12\x14\n\x0c\x63ontent_sha1\x18\x02 \x01(\t\"y\n\x07\x43luster\x12\x14\n\x0c\x64ocument_ids\x18\x01 \x03(\t\x12.\n\x05pairs\x18\x02 \x03(\x0b\x32\x1f.clipsift.text.v1.DuplicatePair\x12\x13\n\x0bmax_jaccard\x18\x03 \x01(\x01\x12\x13\n\x0bmin_jaccard\x18\x04 \x01(\x01\"\x82\x02\n\x16\x46indDuplicatesResponse\x12+\n\x08\x63lusters\x18\x01 \x03(\x0b\x32\x19.clipsift.text.v1.Cluster\x12\x11\n\tdocuments\x18\x02 \x01(\r\x12\x17\n\x0f\x63\x61ndidate_pairs\x18\x03 \x01(\r\x12\x16\n\x0everified_pairs\x18\x04 \x01(\r\x12\x11\n\tthreshold\x18\x05 \x01(\x01\x12\r\n\x05\x62\x61nds\x18\x06 \x01(\r\x12\x0c\n\x04rows\x18\x07 \x01(\r\x12\x32\n\x0c\x65xact_groups\x18\x08 \x03(\x0b\x32\x1c.clipsift.text.v1.ExactGroup\x12\x13\n\x0b\x65xact_pairs\x18\t \x01(\r\"G\n\x0e\x43ompareRequest\x12\t\n\x01\x61\x18\x01 \x01(\t\x12\t\n\x01\x62\x18\x02 \x01(\t\x12\x11\n\tmin_words\x18\x03 \x01(\r\x12\x0c\n\x04html\x18\x04 \x01(\x08\"k\n\x07Passage\x12\x0f\n\x07\x61_start\x18\x01 \x01(\r\x12\r\n\x05\x61_end\x18\x02 \x01(\r\x12\x0f\n\x07\x62_start\x18\x03 \x01(\r\x12\r\n\x05\x62_end\x18\x04 \x01(\r\x12\x0f\n\x07words_a\x18\x05 \x01(\r\x12\x0f\n\x07words_b\x18\x06 \x01(\r\"\xc0\x01\n\x0f\x43ompareResponse\x12+\n\x08passages\x18\x01 \x03(\x0b\x32\x19.clipsift.text.v1.Passage\x12\x12\n\ncoverage_a\x18\x02 \x01(\x01\x12\x12\n\ncoverage_b\x18\x03 \x01(\x01\x12\x15\n\rexact_jaccard\x18\x04 \x01(\x01\x12\x0f\n\x07words_a\x18\x05 \x01(\r\x12\x0f\n\x07words_b\x18\x06 \x01(\r\x12\x11\n\tmin_words\x18\x07 \x01(\r\x12\x0c\n\x04html\x18\x08 \x01(\t2\x9b\x02\n\x0bTextService\x12W\n\nSimilarity\x12#.clipsift.text.v1.SimilarityRequest\x1a$.clipsift.text.v1.SimilarityResponse\x12\x63\n\x0e\x46indDuplicates\x12\'.clipsift.text.v1.FindDuplicatesRequest\x1a(.clipsift.text.v1.FindDuplicatesResponse\x12N\n\x07\x43ompare\x12 .clipsift.text.v1.CompareRequest\x1a!.clipsift.text.v1.CompareResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -42,11 +42,19 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FINDDUPLICATESREQUEST']._serialized_start=353
   _globals['_FINDDUPLICATESREQUEST']._serialized_end=493
   _globals['_DUPLICATEPAIR']._serialized_start=495
-  _globals['_DUPLICATEPAIR']._serialized_end=549
-  _globals['_CLUSTER']._serialized_start=551
-  _globals['_CLUSTER']._serialized_end=672
-  _globals['_FINDDUPLICATESRESPONSE']._serialized_start=675
-  _globals['_FINDDUPLICATESRESPONSE']._serialized_end=860
-  _globals['_TEXTSERVICE']._serialized_start=863
-  _globals['_TEXTSERVICE']._serialized_end=1066
+  _globals['_DUPLICATEPAIR']._serialized_end=564
+  _globals['_EXACTGROUP']._serialized_start=566
+  _globals['_EXACTGROUP']._serialized_end=622
+  _globals['_CLUSTER']._serialized_start=624
+  _globals['_CLUSTER']._serialized_end=745
+  _globals['_FINDDUPLICATESRESPONSE']._serialized_start=748
+  _globals['_FINDDUPLICATESRESPONSE']._serialized_end=1006
+  _globals['_COMPAREREQUEST']._serialized_start=1008
+  _globals['_COMPAREREQUEST']._serialized_end=1079
+  _globals['_PASSAGE']._serialized_start=1081
+  _globals['_PASSAGE']._serialized_end=1188
+  _globals['_COMPARERESPONSE']._serialized_start=1191
+  _globals['_COMPARERESPONSE']._serialized_end=1383
+  _globals['_TEXTSERVICE']._serialized_start=1386
+  _globals['_TEXTSERVICE']._serialized_end=1669
 # @@protoc_insertion_point(module_scope)

@@ -55,14 +55,24 @@ class FindDuplicatesRequest(_message.Message):
     def __init__(self, documents: _Optional[_Iterable[_Union[Document, _Mapping]]] = ..., threshold: _Optional[float] = ..., options: _Optional[_Union[ShingleOptions, _Mapping]] = ...) -> None: ...
 
 class DuplicatePair(_message.Message):
-    __slots__ = ("a", "b", "jaccard")
+    __slots__ = ("a", "b", "jaccard", "exact")
     A_FIELD_NUMBER: _ClassVar[int]
     B_FIELD_NUMBER: _ClassVar[int]
     JACCARD_FIELD_NUMBER: _ClassVar[int]
+    EXACT_FIELD_NUMBER: _ClassVar[int]
     a: str
     b: str
     jaccard: float
-    def __init__(self, a: _Optional[str] = ..., b: _Optional[str] = ..., jaccard: _Optional[float] = ...) -> None: ...
+    exact: bool
+    def __init__(self, a: _Optional[str] = ..., b: _Optional[str] = ..., jaccard: _Optional[float] = ..., exact: _Optional[bool] = ...) -> None: ...
+
+class ExactGroup(_message.Message):
+    __slots__ = ("document_ids", "content_sha1")
+    DOCUMENT_IDS_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_SHA1_FIELD_NUMBER: _ClassVar[int]
+    document_ids: _containers.RepeatedScalarFieldContainer[str]
+    content_sha1: str
+    def __init__(self, document_ids: _Optional[_Iterable[str]] = ..., content_sha1: _Optional[str] = ...) -> None: ...
 
 class Cluster(_message.Message):
     __slots__ = ("document_ids", "pairs", "max_jaccard", "min_jaccard")
@@ -77,7 +87,7 @@ class Cluster(_message.Message):
     def __init__(self, document_ids: _Optional[_Iterable[str]] = ..., pairs: _Optional[_Iterable[_Union[DuplicatePair, _Mapping]]] = ..., max_jaccard: _Optional[float] = ..., min_jaccard: _Optional[float] = ...) -> None: ...
 
 class FindDuplicatesResponse(_message.Message):
-    __slots__ = ("clusters", "documents", "candidate_pairs", "verified_pairs", "threshold", "bands", "rows")
+    __slots__ = ("clusters", "documents", "candidate_pairs", "verified_pairs", "threshold", "bands", "rows", "exact_groups", "exact_pairs")
     CLUSTERS_FIELD_NUMBER: _ClassVar[int]
     DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
     CANDIDATE_PAIRS_FIELD_NUMBER: _ClassVar[int]
@@ -85,6 +95,8 @@ class FindDuplicatesResponse(_message.Message):
     THRESHOLD_FIELD_NUMBER: _ClassVar[int]
     BANDS_FIELD_NUMBER: _ClassVar[int]
     ROWS_FIELD_NUMBER: _ClassVar[int]
+    EXACT_GROUPS_FIELD_NUMBER: _ClassVar[int]
+    EXACT_PAIRS_FIELD_NUMBER: _ClassVar[int]
     clusters: _containers.RepeatedCompositeFieldContainer[Cluster]
     documents: int
     candidate_pairs: int
@@ -92,4 +104,54 @@ class FindDuplicatesResponse(_message.Message):
     threshold: float
     bands: int
     rows: int
-    def __init__(self, clusters: _Optional[_Iterable[_Union[Cluster, _Mapping]]] = ..., documents: _Optional[int] = ..., candidate_pairs: _Optional[int] = ..., verified_pairs: _Optional[int] = ..., threshold: _Optional[float] = ..., bands: _Optional[int] = ..., rows: _Optional[int] = ...) -> None: ...
+    exact_groups: _containers.RepeatedCompositeFieldContainer[ExactGroup]
+    exact_pairs: int
+    def __init__(self, clusters: _Optional[_Iterable[_Union[Cluster, _Mapping]]] = ..., documents: _Optional[int] = ..., candidate_pairs: _Optional[int] = ..., verified_pairs: _Optional[int] = ..., threshold: _Optional[float] = ..., bands: _Optional[int] = ..., rows: _Optional[int] = ..., exact_groups: _Optional[_Iterable[_Union[ExactGroup, _Mapping]]] = ..., exact_pairs: _Optional[int] = ...) -> None: ...
+
+class CompareRequest(_message.Message):
+    __slots__ = ("a", "b", "min_words", "html")
+    A_FIELD_NUMBER: _ClassVar[int]
+    B_FIELD_NUMBER: _ClassVar[int]
+    MIN_WORDS_FIELD_NUMBER: _ClassVar[int]
+    HTML_FIELD_NUMBER: _ClassVar[int]
+    a: str
+    b: str
+    min_words: int
+    html: bool
+    def __init__(self, a: _Optional[str] = ..., b: _Optional[str] = ..., min_words: _Optional[int] = ..., html: _Optional[bool] = ...) -> None: ...
+
+class Passage(_message.Message):
+    __slots__ = ("a_start", "a_end", "b_start", "b_end", "words_a", "words_b")
+    A_START_FIELD_NUMBER: _ClassVar[int]
+    A_END_FIELD_NUMBER: _ClassVar[int]
+    B_START_FIELD_NUMBER: _ClassVar[int]
+    B_END_FIELD_NUMBER: _ClassVar[int]
+    WORDS_A_FIELD_NUMBER: _ClassVar[int]
+    WORDS_B_FIELD_NUMBER: _ClassVar[int]
+    a_start: int
+    a_end: int
+    b_start: int
+    b_end: int
+    words_a: int
+    words_b: int
+    def __init__(self, a_start: _Optional[int] = ..., a_end: _Optional[int] = ..., b_start: _Optional[int] = ..., b_end: _Optional[int] = ..., words_a: _Optional[int] = ..., words_b: _Optional[int] = ...) -> None: ...
+
+class CompareResponse(_message.Message):
+    __slots__ = ("passages", "coverage_a", "coverage_b", "exact_jaccard", "words_a", "words_b", "min_words", "html")
+    PASSAGES_FIELD_NUMBER: _ClassVar[int]
+    COVERAGE_A_FIELD_NUMBER: _ClassVar[int]
+    COVERAGE_B_FIELD_NUMBER: _ClassVar[int]
+    EXACT_JACCARD_FIELD_NUMBER: _ClassVar[int]
+    WORDS_A_FIELD_NUMBER: _ClassVar[int]
+    WORDS_B_FIELD_NUMBER: _ClassVar[int]
+    MIN_WORDS_FIELD_NUMBER: _ClassVar[int]
+    HTML_FIELD_NUMBER: _ClassVar[int]
+    passages: _containers.RepeatedCompositeFieldContainer[Passage]
+    coverage_a: float
+    coverage_b: float
+    exact_jaccard: float
+    words_a: int
+    words_b: int
+    min_words: int
+    html: str
+    def __init__(self, passages: _Optional[_Iterable[_Union[Passage, _Mapping]]] = ..., coverage_a: _Optional[float] = ..., coverage_b: _Optional[float] = ..., exact_jaccard: _Optional[float] = ..., words_a: _Optional[int] = ..., words_b: _Optional[int] = ..., min_words: _Optional[int] = ..., html: _Optional[str] = ...) -> None: ...

@@ -44,6 +44,11 @@ class TextServiceStub:
                 request_serializer=clipsift_dot_text_dot_v1_dot_text__pb2.FindDuplicatesRequest.SerializeToString,
                 response_deserializer=clipsift_dot_text_dot_v1_dot_text__pb2.FindDuplicatesResponse.FromString,
                 _registered_method=True)
+        self.Compare = channel.unary_unary(
+                '/clipsift.text.v1.TextService/Compare',
+                request_serializer=clipsift_dot_text_dot_v1_dot_text__pb2.CompareRequest.SerializeToString,
+                response_deserializer=clipsift_dot_text_dot_v1_dot_text__pb2.CompareResponse.FromString,
+                _registered_method=True)
 
 
 class TextServiceServicer:
@@ -63,6 +68,13 @@ class TextServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Compare(self, request, context):
+        """Passages two documents share (plagiarism report), with character offsets in both.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TextServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -75,6 +87,11 @@ def add_TextServiceServicer_to_server(servicer, server):
                     servicer.FindDuplicates,
                     request_deserializer=clipsift_dot_text_dot_v1_dot_text__pb2.FindDuplicatesRequest.FromString,
                     response_serializer=clipsift_dot_text_dot_v1_dot_text__pb2.FindDuplicatesResponse.SerializeToString,
+            ),
+            'Compare': grpc.unary_unary_rpc_method_handler(
+                    servicer.Compare,
+                    request_deserializer=clipsift_dot_text_dot_v1_dot_text__pb2.CompareRequest.FromString,
+                    response_serializer=clipsift_dot_text_dot_v1_dot_text__pb2.CompareResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -131,6 +148,33 @@ class TextService:
             '/clipsift.text.v1.TextService/FindDuplicates',
             clipsift_dot_text_dot_v1_dot_text__pb2.FindDuplicatesRequest.SerializeToString,
             clipsift_dot_text_dot_v1_dot_text__pb2.FindDuplicatesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Compare(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/clipsift.text.v1.TextService/Compare',
+            clipsift_dot_text_dot_v1_dot_text__pb2.CompareRequest.SerializeToString,
+            clipsift_dot_text_dot_v1_dot_text__pb2.CompareResponse.FromString,
             options,
             channel_credentials,
             insecure,
