@@ -192,3 +192,26 @@ async def test_internal_errors_trip_the_breaker_but_keep_their_status(backend: t
             await client.call(method, b"crash")
     finally:
         await client.close()
+
+
+async def test_cancelled_calls_do_not_trip_the_breaker(backend: tuple[Backend, int]) -> None:
+    # A caller that gives up (client disconnected, side call no longer needed) says nothing about
+    # the dependency's health: the circuit must stay closed and the cancellation must propagate.
+    state, port = backend
+    state.delay = 5.0
+    client = ServiceClient(
+        f"127.0.0.1:{port}", deadline_seconds=10, breaker_fail_max=2, breaker_reset_seconds=60
+    )
+    try:
+        method = client.channel.unary_unary(f"/{SERVICE}/Call")
+        for _ in range(3):
+            call = asyncio.ensure_future(client.call(method, b"slow"))
+            await asyncio.sleep(0.2)
+            call.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await call
+        assert client.breaker.current_state == pybreaker.STATE_CLOSED
+        assert client.breaker.fail_counter == 0
+        assert await client.call(method, b"hi") == b"ok:hi"
+    finally:
+        await client.close()

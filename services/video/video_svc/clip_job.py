@@ -152,16 +152,25 @@ class ClipJob:
         await self._step(ctx, "extract_audio")
         t = lap("extract_audio", t)
 
-        words, language = await self._transcribe(ctx, audio_key, info, options.language)
+        # Loudness and VAD are light next to decoding speech: compute them alongside, not after.
+        features_call = asyncio.ensure_future(
+            self.audio.call(
+                audio_pb2_grpc.AudioServiceStub(self.audio.channel).AudioFeatures,
+                audio_pb2.AudioFeaturesRequest(audio=audio_pb2.AudioSource(blob_key=audio_key)),
+            )
+        )
+        try:
+            words, language = await self._transcribe(ctx, audio_key, info, options.language)
+        except BaseException:
+            features_call.cancel()
+            raise
         if not words:
+            features_call.cancel()
             raise JobFailed("no speech found in the video: there is nothing to clip")
         await self._step(ctx, "transcribe", f"{len(words)} words, language {language}")
         t = lap("transcribe", t)
 
-        features = await self.audio.call(
-            audio_pb2_grpc.AudioServiceStub(self.audio.channel).AudioFeatures,
-            audio_pb2.AudioFeaturesRequest(audio=audio_pb2.AudioSource(blob_key=audio_key)),
-        )
+        features = await features_call
         await self._step(ctx, "audio_features")
         t = lap("audio_features", t)
 

@@ -6,6 +6,7 @@ cannot: fail fast while a dependency is down instead of piling up requests behin
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -51,7 +52,11 @@ class ServiceUnavailable(Exception):
         self.target = target
 
 
-def _is_business_error(exc: BaseException) -> bool:
+def _is_not_a_fault(exc: BaseException) -> bool:
+    """Errors that say nothing about the dependency's health: a business error (bad request),
+    or our own cancellation (the caller went away or gave up on a side call)."""
+    if isinstance(exc, asyncio.CancelledError):
+        return True
     return isinstance(exc, grpc.aio.AioRpcError) and exc.code() not in _TRIPPING_CODES
 
 
@@ -87,7 +92,7 @@ class ServiceClient:
         self.breaker = pybreaker.CircuitBreaker(
             fail_max=breaker_fail_max,
             reset_timeout=breaker_reset_seconds,
-            exclude=[_is_business_error],
+            exclude=[_is_not_a_fault],
             listeners=[_BreakerGauge(target)],
             name=target,
         )
