@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PROTO_OUT := libs/common/src
 
-.PHONY: system-deps setup run test test-unit test-integration test-e2e lint format proto proto-check clean
+.PHONY: system-deps k8s-tools setup run test test-unit test-integration test-e2e lint format proto proto-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,11 @@ system-deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg espeak-ng >/dev/null; \
 	  else echo "please install ffmpeg and espeak-ng (Debian: sudo apt-get install ffmpeg espeak-ng)"; exit 1; fi; }
 
-setup: system-deps $(VENV)/.installed
+# helm v4 + kubectl (pinned, checksummed) into .cache/k8s-tools/bin for the offline deploy/ tests.
+k8s-tools:
+	scripts/install_k8s_tools.sh
+
+setup: system-deps $(VENV)/.installed k8s-tools
 
 run: setup
 	$(BIN)/clipsift up
