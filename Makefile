@@ -33,15 +33,15 @@ system-deps:
 k8s-tools:
 	scripts/install_k8s_tools.sh
 
-setup: system-deps $(VENV)/.installed k8s-tools
+setup: system-deps $(VENV)/.installed
 
 run: setup
 	$(BIN)/clipsift up
 
-test: setup proto-check lint
+test: setup k8s-tools proto-check lint
 	$(BIN)/pytest
 
-test-unit: setup
+test-unit: setup k8s-tools
 	$(BIN)/pytest -m "not integration and not e2e"
 
 test-integration: setup
