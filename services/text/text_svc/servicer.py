@@ -7,16 +7,26 @@ import asyncio
 import grpc
 
 from clipsift.text.v1 import text_pb2, text_pb2_grpc
+from clipsift_common.errors import Unavailable
 
-from . import html_report
+from . import html_report, semantic
 from .detector import Detector
 from .minhash import DuplicateResult
 from .report import clusters_by_id, exact_groups_by_id
+from .semantic import SemanticDetector
 
 
 class TextServicer(text_pb2_grpc.TextServiceServicer):
-    def __init__(self, detector: Detector) -> None:
+    def __init__(self, detector: Detector, semantic: SemanticDetector | None = None) -> None:
         self.detector = detector
+        # Optional so that a server without the embedding model (tests of the MinHash side) still
+        # answers everything else; the service's __main__ always passes one.
+        self.semantic = semantic
+
+    def _semantic(self) -> SemanticDetector:
+        if self.semantic is None:
+            raise Unavailable("semantic duplicate detection is not enabled on this server")
+        return self.semantic
 
     async def Similarity(
         self, request: text_pb2.SimilarityRequest, context: grpc.aio.ServicerContext
@@ -79,6 +89,41 @@ class TextServicer(text_pb2_grpc.TextServiceServicer):
             self.detector.settings.max_documents_per_request,
         )
         return to_response(ids, result, threshold)
+
+    async def FindSemanticDuplicates(
+        self, request: text_pb2.FindSemanticDuplicatesRequest, context: grpc.aio.ServicerContext
+    ) -> text_pb2.FindSemanticDuplicatesResponse:
+        detector = self._semantic()
+        ids = [d.id for d in request.documents]
+        result, threshold = await detector.find(ids, [d.text for d in request.documents], request.threshold)
+        model = detector.embedder.model
+        return text_pb2.FindSemanticDuplicatesResponse(
+            clusters=[
+                text_pb2.SemanticCluster(
+                    document_ids=c["document_ids"],
+                    pairs=[text_pb2.SemanticPair(**p) for p in c["pairs"]],
+                    max_cosine=c["max_cosine"],
+                    min_cosine=c["min_cosine"],
+                )
+                for c in semantic.clusters_by_id(ids, result)
+            ],
+            documents=len(ids),
+            threshold=threshold,
+            model=model.name,
+            dimensions=model.dimensions,
+        )
+
+    async def Embed(
+        self, request: text_pb2.EmbedRequest, context: grpc.aio.ServicerContext
+    ) -> text_pb2.EmbedResponse:
+        detector = self._semantic()
+        vectors = await detector.embed(list(request.texts))
+        model = detector.embedder.model
+        return text_pb2.EmbedResponse(
+            vectors=[text_pb2.Vector(values=row.tolist()) for row in vectors],
+            model=model.name,
+            dimensions=model.dimensions,
+        )
 
 
 def to_response(ids: list[str], result: DuplicateResult, threshold: float) -> text_pb2.FindDuplicatesResponse:

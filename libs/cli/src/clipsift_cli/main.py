@@ -4,6 +4,7 @@ clipsift up                         start the whole platform locally (embedded N
 clipsift keys create --tenant T     create an API key (prints it once)
 clipsift dedup PATH...              near-duplicate clusters among text files, through the platform
 clipsift compare A.txt B.txt        passages two text files share (plagiarism report)
+clipsift analyze FILE               language, sentiment, keywords, readability, entities of a text
 clipsift job ID                     a job's status
 """
 
@@ -147,6 +148,33 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_analyze(args: argparse.Namespace) -> int:
+    client = Client.from_environment(args.gateway_url, args.api_key, args.home)
+    result = client.analyze(_read_text(args.file), args.language)
+    if args.json:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+        return 0
+    language, sentiment, readability = result["language"], result["sentiment"], result["readability"]
+    hinted = " (from --language)" if language["from_hint"] else ""
+    print(f"language     {language['language'] or '?'} {language['confidence']:.2f}{hinted}")
+    note = "" if sentiment["language_supported"] else "  (VADER is English-only: unreliable here)"
+    print(
+        f"sentiment    compound {sentiment['compound']:+.3f}  pos {sentiment['positive']:.2f} "
+        f"neu {sentiment['neutral']:.2f} neg {sentiment['negative']:.2f}{note}"
+    )
+    print("keywords     " + ", ".join(k["keyword"] for k in result["keywords"]))
+    print(
+        f"readability  Flesch {readability['flesch_reading_ease']:.1f}, grade "
+        f"{readability['flesch_kincaid_grade']:.1f}, fog {readability['gunning_fog']:.1f}, SMOG "
+        f"{readability['smog_index']:.1f}; {readability['words']} words, {readability['sentences']} sentences"
+    )
+    if not result["entities_supported"]:
+        print("entities     skipped: the entity model does not cover this language")
+    for entity in result["entities"]:
+        print(f"  {entity['label']:<12} {entity['start']}-{entity['end']}  {entity['text']}")
+    return 0
+
+
 def cmd_clip(args: argparse.Namespace) -> int:
     client = Client.from_environment(args.gateway_url, args.api_key, args.home)
     if not args.video.is_file():
@@ -256,6 +284,14 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--gateway-url")
     compare.add_argument("--api-key")
     compare.set_defaults(func=cmd_compare)
+
+    analyze = commands.add_parser("analyze", help="language, sentiment, keywords, readability, entities")
+    analyze.add_argument("file", type=Path)
+    analyze.add_argument("--language", help="ISO 639-1 code to use instead of detection")
+    analyze.add_argument("--json", action="store_true", help="print the full result as JSON")
+    analyze.add_argument("--gateway-url")
+    analyze.add_argument("--api-key")
+    analyze.set_defaults(func=cmd_analyze)
 
     for name, func, help_text in (
         ("dedup", cmd_dedup, "find near-duplicate text files"),

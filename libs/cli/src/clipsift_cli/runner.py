@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from .embedded import EmbeddedNats, EmbeddedPostgres, free_port, wait_for_port
+from .embedded import EmbeddedNats, EmbeddedPostgres, free_ports, wait_for_port
 
 log = logging.getLogger(__name__)
 LOCAL_TENANT = "local"
@@ -98,8 +98,10 @@ class LocalPlatform:
         self.nats_url = self.config.nats_url or self._start_nats()
         self.database_url = self.config.database_url or self._start_postgres()
         blob_dir = str(self.home / "blobs")
-        ports = {name: free_port() for name in ("text", "analytics", "audio", "vision", "video")}
-        http_port = self.config.http_port or free_port()
+        names = ("text", "analytics", "audio", "vision", "video", "gateway")
+        ports = dict(zip(names, free_ports(len(names)), strict=True))
+        http_port = self.config.http_port or ports.pop("gateway")
+        ports.pop("gateway", None)
         targets = {f"{name.upper()}_TARGET": f"127.0.0.1:{port}" for name, port in ports.items()}
         common = {"LOG_LEVEL": self.config.log_level, "NATS_URL": self.nats_url, "BLOB_DIR": blob_dir}
 

@@ -9,7 +9,7 @@ from google.protobuf import json_format
 from pydantic import AfterValidator, BaseModel, Field
 
 from clipsift.text.v1 import text_pb2, text_pb2_grpc
-from clipsift_common.errors import ResourceExhausted
+from clipsift_common.errors import InvalidArgument, ResourceExhausted
 
 from ..auth import Principal, authenticate
 
@@ -43,6 +43,13 @@ class DuplicatesIn(BaseModel):
     documents: list[DocumentIn] = Field(min_length=1)
     threshold: float | None = Field(default=None, gt=0, le=1, description="Minimum Jaccard (default 0.8)")
     shingle_size: int | None = Field(default=None, ge=1, le=32)
+
+
+class SemanticDuplicatesIn(BaseModel):
+    documents: list[DocumentIn] = Field(min_length=1)
+    # Checked in the handler rather than by the schema: an out-of-range threshold is a 400 with the
+    # text service's own message, as every other bad value of a search is.
+    threshold: float | None = Field(default=None, description="Minimum cosine, in (0, 1] (default 0.85)")
 
 
 def _as_dict(message: Any) -> dict[str, Any]:
@@ -94,6 +101,27 @@ async def duplicates(
             documents=[text_pb2.Document(id=d.id, text=d.text) for d in body.documents],
             threshold=body.threshold or 0.0,
             options=text_pb2.ShingleOptions(shingle_size=body.shingle_size or 0),
+        ),
+    )
+    return _as_dict(reply)
+
+
+@router.post("/semantic-duplicates")
+async def semantic_duplicates(
+    body: SemanticDuplicatesIn, request: Request, principal: Annotated[Principal, Depends(authenticate)]
+) -> dict[str, Any]:
+    """Paraphrase-level duplicate clusters: documents whose sentence embeddings (all-MiniLM-L6-v2
+    by default) have a cosine similarity of at least ``threshold``."""
+    # 0 means "server default" on the wire, so an explicit 0 must be refused here.
+    if body.threshold is not None and not 0.0 < body.threshold <= 1.0:
+        raise InvalidArgument(f"threshold must be in (0, 1], got {body.threshold}")
+    _check_size(request, [d.text for d in body.documents])
+    client = request.app.state.text
+    reply = await client.call(
+        text_pb2_grpc.TextServiceStub(client.channel).FindSemanticDuplicates,
+        text_pb2.FindSemanticDuplicatesRequest(
+            documents=[text_pb2.Document(id=d.id, text=d.text) for d in body.documents],
+            threshold=body.threshold or 0.0,
         ),
     )
     return _as_dict(reply)

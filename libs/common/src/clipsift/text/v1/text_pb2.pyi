@@ -155,3 +155,69 @@ class CompareResponse(_message.Message):
     min_words: int
     html: str
     def __init__(self, passages: _Optional[_Iterable[_Union[Passage, _Mapping]]] = ..., coverage_a: _Optional[float] = ..., coverage_b: _Optional[float] = ..., exact_jaccard: _Optional[float] = ..., words_a: _Optional[int] = ..., words_b: _Optional[int] = ..., min_words: _Optional[int] = ..., html: _Optional[str] = ...) -> None: ...
+
+class FindSemanticDuplicatesRequest(_message.Message):
+    __slots__ = ("documents", "threshold")
+    DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    documents: _containers.RepeatedCompositeFieldContainer[Document]
+    threshold: float
+    def __init__(self, documents: _Optional[_Iterable[_Union[Document, _Mapping]]] = ..., threshold: _Optional[float] = ...) -> None: ...
+
+class SemanticPair(_message.Message):
+    __slots__ = ("a", "b", "cosine")
+    A_FIELD_NUMBER: _ClassVar[int]
+    B_FIELD_NUMBER: _ClassVar[int]
+    COSINE_FIELD_NUMBER: _ClassVar[int]
+    a: str
+    b: str
+    cosine: float
+    def __init__(self, a: _Optional[str] = ..., b: _Optional[str] = ..., cosine: _Optional[float] = ...) -> None: ...
+
+class SemanticCluster(_message.Message):
+    __slots__ = ("document_ids", "pairs", "max_cosine", "min_cosine")
+    DOCUMENT_IDS_FIELD_NUMBER: _ClassVar[int]
+    PAIRS_FIELD_NUMBER: _ClassVar[int]
+    MAX_COSINE_FIELD_NUMBER: _ClassVar[int]
+    MIN_COSINE_FIELD_NUMBER: _ClassVar[int]
+    document_ids: _containers.RepeatedScalarFieldContainer[str]
+    pairs: _containers.RepeatedCompositeFieldContainer[SemanticPair]
+    max_cosine: float
+    min_cosine: float
+    def __init__(self, document_ids: _Optional[_Iterable[str]] = ..., pairs: _Optional[_Iterable[_Union[SemanticPair, _Mapping]]] = ..., max_cosine: _Optional[float] = ..., min_cosine: _Optional[float] = ...) -> None: ...
+
+class FindSemanticDuplicatesResponse(_message.Message):
+    __slots__ = ("clusters", "documents", "threshold", "model", "dimensions")
+    CLUSTERS_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    DIMENSIONS_FIELD_NUMBER: _ClassVar[int]
+    clusters: _containers.RepeatedCompositeFieldContainer[SemanticCluster]
+    documents: int
+    threshold: float
+    model: str
+    dimensions: int
+    def __init__(self, clusters: _Optional[_Iterable[_Union[SemanticCluster, _Mapping]]] = ..., documents: _Optional[int] = ..., threshold: _Optional[float] = ..., model: _Optional[str] = ..., dimensions: _Optional[int] = ...) -> None: ...
+
+class EmbedRequest(_message.Message):
+    __slots__ = ("texts",)
+    TEXTS_FIELD_NUMBER: _ClassVar[int]
+    texts: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, texts: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class Vector(_message.Message):
+    __slots__ = ("values",)
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    values: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, values: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class EmbedResponse(_message.Message):
+    __slots__ = ("vectors", "model", "dimensions")
+    VECTORS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    DIMENSIONS_FIELD_NUMBER: _ClassVar[int]
+    vectors: _containers.RepeatedCompositeFieldContainer[Vector]
+    model: str
+    dimensions: int
+    def __init__(self, vectors: _Optional[_Iterable[_Union[Vector, _Mapping]]] = ..., model: _Optional[str] = ..., dimensions: _Optional[int] = ...) -> None: ...

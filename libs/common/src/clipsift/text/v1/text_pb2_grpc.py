@@ -49,6 +49,16 @@ class TextServiceStub:
                 request_serializer=clipsift_dot_text_dot_v1_dot_text__pb2.CompareRequest.SerializeToString,
                 response_deserializer=clipsift_dot_text_dot_v1_dot_text__pb2.CompareResponse.FromString,
                 _registered_method=True)
+        self.FindSemanticDuplicates = channel.unary_unary(
+                '/clipsift.text.v1.TextService/FindSemanticDuplicates',
+                request_serializer=clipsift_dot_text_dot_v1_dot_text__pb2.FindSemanticDuplicatesRequest.SerializeToString,
+                response_deserializer=clipsift_dot_text_dot_v1_dot_text__pb2.FindSemanticDuplicatesResponse.FromString,
+                _registered_method=True)
+        self.Embed = channel.unary_unary(
+                '/clipsift.text.v1.TextService/Embed',
+                request_serializer=clipsift_dot_text_dot_v1_dot_text__pb2.EmbedRequest.SerializeToString,
+                response_deserializer=clipsift_dot_text_dot_v1_dot_text__pb2.EmbedResponse.FromString,
+                _registered_method=True)
 
 
 class TextServiceServicer:
@@ -75,6 +85,20 @@ class TextServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def FindSemanticDuplicates(self, request, context):
+        """Paraphrase-level duplicates: documents whose sentence embeddings are close in cosine.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Embed(self, request, context):
+        """Normalised sentence embeddings of the given texts (dynamically batched with concurrent callers).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TextServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -92,6 +116,16 @@ def add_TextServiceServicer_to_server(servicer, server):
                     servicer.Compare,
                     request_deserializer=clipsift_dot_text_dot_v1_dot_text__pb2.CompareRequest.FromString,
                     response_serializer=clipsift_dot_text_dot_v1_dot_text__pb2.CompareResponse.SerializeToString,
+            ),
+            'FindSemanticDuplicates': grpc.unary_unary_rpc_method_handler(
+                    servicer.FindSemanticDuplicates,
+                    request_deserializer=clipsift_dot_text_dot_v1_dot_text__pb2.FindSemanticDuplicatesRequest.FromString,
+                    response_serializer=clipsift_dot_text_dot_v1_dot_text__pb2.FindSemanticDuplicatesResponse.SerializeToString,
+            ),
+            'Embed': grpc.unary_unary_rpc_method_handler(
+                    servicer.Embed,
+                    request_deserializer=clipsift_dot_text_dot_v1_dot_text__pb2.EmbedRequest.FromString,
+                    response_serializer=clipsift_dot_text_dot_v1_dot_text__pb2.EmbedResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -175,6 +209,60 @@ class TextService:
             '/clipsift.text.v1.TextService/Compare',
             clipsift_dot_text_dot_v1_dot_text__pb2.CompareRequest.SerializeToString,
             clipsift_dot_text_dot_v1_dot_text__pb2.CompareResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FindSemanticDuplicates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/clipsift.text.v1.TextService/FindSemanticDuplicates',
+            clipsift_dot_text_dot_v1_dot_text__pb2.FindSemanticDuplicatesRequest.SerializeToString,
+            clipsift_dot_text_dot_v1_dot_text__pb2.FindSemanticDuplicatesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Embed(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/clipsift.text.v1.TextService/Embed',
+            clipsift_dot_text_dot_v1_dot_text__pb2.EmbedRequest.SerializeToString,
+            clipsift_dot_text_dot_v1_dot_text__pb2.EmbedResponse.FromString,
             options,
             channel_credentials,
             insecure,

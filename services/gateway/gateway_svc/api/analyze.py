@@ -1,0 +1,41 @@
+"""Text analysis: language, sentiment, keywords, readability and named entities of one text."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+
+from clipsift.text.v1 import analysis_pb2, analysis_pb2_grpc
+
+from ..auth import Principal, authenticate
+from .text import Text, _as_dict, _check_size
+
+router = APIRouter(prefix="/v1/text", tags=["text"])
+
+
+class AnalyzeIn(BaseModel):
+    text: Text = Field(description="The text to analyse")
+    # Only the shape is checked here: the text service knows which languages it serves and answers
+    # INVALID_ARGUMENT (HTTP 400) for others, so that list lives in one place.
+    language: str | None = Field(
+        default=None, max_length=8, description="ISO 639-1 code to use instead of detection"
+    )
+
+
+@router.post("/analyze")
+async def analyze(
+    body: AnalyzeIn, request: Request, principal: Annotated[Principal, Depends(authenticate)]
+) -> dict[str, Any]:
+    """Detected language with candidates, VADER sentiment (English-only), YAKE keywords (lower score
+    is more relevant), readability scores, and named entities with character offsets (Unicode code
+    points, end exclusive); entities only for English text, see ``entities_supported``."""
+    _check_size(request, [body.text])
+    # The analysis service lives in the text service's process, behind the same channel.
+    client = request.app.state.text
+    reply = await client.call(
+        analysis_pb2_grpc.TextAnalysisServiceStub(client.channel).Analyze,
+        analysis_pb2.AnalyzeRequest(text=body.text, language=body.language or ""),
+    )
+    return _as_dict(reply)

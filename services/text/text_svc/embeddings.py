@@ -1,0 +1,135 @@
+"""Sentence embeddings for semantic duplicates: one model, loaded once, batched across callers.
+
+``EmbeddingModel`` is the model itself (synchronous, loaded from a local directory, never from a
+hub). ``Embedder`` is what the service calls: it puts every text through one
+``MicroBatcher``, so texts from concurrent requests share model calls, and the texts of one large
+request fill whole batches of ``embedding_batch_size``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from clipsift_common.batching import MicroBatcher
+from clipsift_common.errors import Unavailable
+
+from .settings import TextSettings
+
+Vectors = npt.NDArray[np.float32]
+
+# The batcher hands the model up to this many model batches at once. sentence-transformers sorts
+# one call's texts by length before cutting them into batches, so texts from different requests
+# (short and long mixed) then share batches with texts of their own length: less padding computed.
+BATCHES_PER_CALL = 4
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` → ``cuda`` when torch sees a GPU, else ``cpu``; ``cuda`` without a GPU is an error."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("embedding_device is 'cuda' but torch sees no CUDA device")
+    return device
+
+
+class EmbeddingModel:
+    """A sentence-transformers model loaded from a local directory.
+
+    Loading takes about a second on a CPU; do it once per process. ``encode`` is synchronous and
+    not meant to run on the event loop (``Embedder`` runs it in the batcher's thread).
+    """
+
+    def __init__(self, path: str, device: str = "auto") -> None:
+        # Imported here so that importing the service (settings, tests of other parts) does not
+        # pay for torch.
+        from sentence_transformers import SentenceTransformer
+
+        directory = Path(path)
+        # A missing directory would otherwise be taken for a hub model id and fail on the network.
+        if not (directory / "modules.json").is_file():
+            raise FileNotFoundError(f"no sentence-transformers model in {directory} (modules.json missing)")
+        self.device = resolve_device(device)
+        self._model = SentenceTransformer(str(directory), device=self.device, local_files_only=True)
+        dimensions = self._model.get_embedding_dimension()
+        if dimensions is None:
+            raise RuntimeError(f"model in {directory} does not report its embedding size")
+        self.dimensions: int = dimensions
+        # The packaged model lives in a folder called "model"; its package's name says more.
+        self.name = directory.parent.name if directory.name == "model" else directory.name
+
+    def encode(self, texts: Sequence[str], batch_size: int) -> Vectors:
+        """Unit-length embeddings of ``texts``, one float32 row per text, in order."""
+        if not texts:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        vectors = self._model.encode(
+            list(texts),
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+class Embedder:
+    """Embeds texts for the service with in-process dynamic batching.
+
+    Built before the model loads (the server exists before ``load`` runs); ``load`` is called by
+    ``__main__``'s load callback so health turns SERVING only once the model is in memory. Tests
+    share one loaded ``EmbeddingModel`` between embedders with ``model=``.
+
+    The batcher belongs to the event loop that first uses it; an ``Embedder`` serves one loop.
+    """
+
+    def __init__(self, settings: TextSettings, model: EmbeddingModel | None = None) -> None:
+        self.settings = settings
+        self._model = model
+        self._batcher: MicroBatcher[str, Vectors] = MicroBatcher(
+            self._embed_batch,
+            max_batch=settings.embedding_batch_size * BATCHES_PER_CALL,
+            max_wait_ms=settings.embedding_max_wait_ms,
+            name="text-embed",
+        )
+
+    def load(self) -> None:
+        """Load the configured model (blocking; call it in a thread)."""
+        if self._model is None:
+            self._model = EmbeddingModel(self.settings.embedding_model, self.settings.embedding_device)
+
+    @property
+    def model(self) -> EmbeddingModel:
+        if self._model is None:
+            raise Unavailable("the embedding model is not loaded yet")
+        return self._model
+
+    def _embed_batch(self, texts: list[str]) -> list[Vectors]:
+        # One model call for the whole batcher batch; each caller gets its own row back.
+        vectors = self.model.encode(texts, batch_size=self.settings.embedding_batch_size)
+        return list(vectors)
+
+    async def embed(self, texts: Sequence[str]) -> Vectors:
+        """Unit-length embeddings of ``texts`` (one row per text, in order).
+
+        Every text is its own batcher item, so a request's texts and those of concurrent requests
+        fill the same batches. Texts go in sorted by length, as sentence-transformers does inside
+        ``encode``: neighbours in a batch then have similar lengths and little padding is computed.
+        """
+        model = self.model  # fail fast, before queueing, when the model is not loaded
+        if not texts:
+            return np.zeros((0, model.dimensions), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+        rows = await asyncio.gather(*(self._batcher.submit(texts[i]) for i in order))
+        vectors = np.empty((len(texts), model.dimensions), dtype=np.float32)
+        vectors[order] = np.stack(rows)
+        return vectors
+
+    async def close(self) -> None:
+        """Finish queued texts and stop the batcher's thread."""
+        await self._batcher.close()
