@@ -88,24 +88,36 @@ def _status_of(exc: BaseException | None, context: grpc.aio.ServicerContext) -> 
     return str(code.name if isinstance(code, grpc.StatusCode) else grpc.StatusCode.INTERNAL.name)
 
 
+def _observe(service: str, method: str, status: str, start: float) -> None:
+    GRPC_SERVER_HANDLED.labels(service, method, status).inc()
+    GRPC_SERVER_LATENCY.labels(service, method).observe(time.perf_counter() - start)
+
+
+async def _fail(
+    exc: Exception, context: grpc.aio.ServicerContext, service: str, method: str, start: float
+) -> None:
+    """Record the failed call, then send its status. Recording comes first so that a caller who
+    has seen the error also sees it counted."""
+    _observe(service, method, _status_of(exc, context), start)
+    if context.code() is not None:  # the servicer aborted on its own
+        raise exc
+    await _abort_for(exc, context, method)
+
+
 def _wrap_unary(
     fn: Callable[..., Awaitable[Any]], service: str, method: str
 ) -> Callable[..., Awaitable[Any]]:
     async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> Any:
         start = time.perf_counter()
-        error: BaseException | None = None
         try:
-            return await fn(request, context)
+            response = await fn(request, context)
         except asyncio.CancelledError:
+            _observe(service, method, grpc.StatusCode.CANCELLED.name, start)
             raise
         except Exception as exc:
-            error = exc
-            if context.code() is not None:  # the servicer aborted on its own
-                raise
-            await _abort_for(exc, context, method)
-        finally:
-            GRPC_SERVER_HANDLED.labels(service, method, _status_of(error, context)).inc()
-            GRPC_SERVER_LATENCY.labels(service, method).observe(time.perf_counter() - start)
+            await _fail(exc, context, service, method, start)
+        _observe(service, method, grpc.StatusCode.OK.name, start)
+        return response
 
     return wrapper
 
@@ -113,20 +125,15 @@ def _wrap_unary(
 def _wrap_stream(fn: Callable[..., Any], service: str, method: str) -> Callable[..., Any]:
     async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> Any:
         start = time.perf_counter()
-        error: BaseException | None = None
         try:
             async for item in fn(request, context):
                 yield item
         except asyncio.CancelledError:
+            _observe(service, method, grpc.StatusCode.CANCELLED.name, start)
             raise
         except Exception as exc:
-            error = exc
-            if context.code() is not None:
-                raise
-            await _abort_for(exc, context, method)
-        finally:
-            GRPC_SERVER_HANDLED.labels(service, method, _status_of(error, context)).inc()
-            GRPC_SERVER_LATENCY.labels(service, method).observe(time.perf_counter() - start)
+            await _fail(exc, context, service, method, start)
+        _observe(service, method, grpc.StatusCode.OK.name, start)
 
     return wrapper
 
