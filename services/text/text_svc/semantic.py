@@ -22,6 +22,7 @@ from clipsift_common.errors import InvalidArgument
 from .detector import Detector
 from .embeddings import Embedder, Vectors
 from .minhash import components
+from .report import scored_clusters
 
 # Rows of the similarity matrix computed at once: 1024 x 50k float32 is 200 MB at the most.
 BLOCK_ROWS = 1024
@@ -66,23 +67,7 @@ def find_semantic_duplicates(vectors: npt.NDArray[np.float32], threshold: float)
 
 def clusters_by_id(ids: Sequence[str], result: SemanticResult) -> list[dict[str, Any]]:
     """Clusters as id lists with their pairs and cosine range, largest cluster first."""
-    cluster_of = {member: index for index, members in enumerate(result.clusters) for member in members}
-    pairs: list[list[dict[str, Any]]] = [[] for _ in result.clusters]
-    for i, j, cosine in result.pairs:
-        pairs[cluster_of[i]].append({"a": ids[i], "b": ids[j], "cosine": round(cosine, 6)})
-    clusters = []
-    for members, cluster_pairs in zip(result.clusters, pairs, strict=True):
-        scores = [p["cosine"] for p in cluster_pairs]
-        clusters.append(
-            {
-                "document_ids": sorted(ids[m] for m in members),
-                "pairs": cluster_pairs,
-                "max_cosine": max(scores),
-                "min_cosine": min(scores),
-            }
-        )
-    clusters.sort(key=lambda c: (-len(c["document_ids"]), c["document_ids"][0]))
-    return clusters
+    return scored_clusters(ids, result.clusters, result.pairs, "cosine")
 
 
 class SemanticDetector:
