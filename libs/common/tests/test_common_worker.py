@@ -70,8 +70,14 @@ async def running_worker(
 
 
 async def consumer_state(bus: EventBus) -> tuple[int, int, int]:
-    info = await bus.js.consumer_info(STREAM, DURABLE)
-    return info.num_ack_pending, info.num_redelivered, info.num_pending
+    """(ack pending, redelivered, pending), once any ack in flight has landed (up to 5 s): the
+    worker acks right after publishing its final event, so a test can see the event first."""
+    deadline = asyncio.get_running_loop().time() + 5
+    while True:
+        info = await bus.js.consumer_info(STREAM, DURABLE)
+        if info.num_ack_pending == 0 or asyncio.get_running_loop().time() > deadline:
+            return info.num_ack_pending, info.num_redelivered, info.num_pending
+        await asyncio.sleep(0.05)
 
 
 async def test_successful_job_publishes_progress_and_completion_and_is_acked(bus: EventBus) -> None:

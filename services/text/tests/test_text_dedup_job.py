@@ -137,8 +137,13 @@ async def test_dedup_job_stores_clusters_and_completes(harness: Harness) -> None
     assert document["exact_pairs"] == 1
     assert [g["document_ids"] for g in document["exact_groups"]] == [["base", "copy"]]
 
-    info = await harness.bus.js.consumer_info(harness.bus.stream, "text-dedup-test")
-    assert info.num_ack_pending == 0
+    # The worker acks right after publishing COMPLETED: the ack may land a moment after the event.
+    async with asyncio.timeout(5):
+        while True:
+            info = await harness.bus.js.consumer_info(harness.bus.stream, "text-dedup-test")
+            if info.num_ack_pending == 0:
+                break
+            await asyncio.sleep(0.05)
     assert info.num_pending == 0
     # Nothing was published after the terminal event (progress from the worker thread included).
     assert [e.event_id for e in await harness.stored_events(job_id)] == [e.event_id for e in events]
