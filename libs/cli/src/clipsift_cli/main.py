@@ -42,10 +42,7 @@ def _text_files(paths: list[Path]) -> list[Path]:
 
 def _jsonl(files: list[Path], root: Path) -> Iterator[bytes]:
     for path in files:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            raise ApiError(f"{path} is not UTF-8 text") from None
+        text = _read_text(path)
         name = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
         yield json.dumps({"id": name, "text": text}).encode() + b"\n"
 
@@ -86,12 +83,7 @@ def cmd_dedup(args: argparse.Namespace) -> int:
     root = root if root.is_dir() else root.parent
     job = client.submit_corpus(_jsonl([p.resolve() for p in files], root), args.threshold)
     print(f"job {job['id']}: {len(files)} documents", file=sys.stderr)
-    with tqdm(total=100, unit="%", desc="queued", file=sys.stderr, disable=args.quiet) as bar:
-        final = None
-        for event in client.events(job["id"]):
-            bar.set_description(event["step"] or event["type"])
-            bar.update(round(event["progress"] * 100) - bar.n)
-            final = event
+    final = _follow(client, job["id"], args.quiet)
     if final is None or final["type"] != "completed":
         raise ApiError(f"job failed: {final['message'] if final else 'no events received'}")
     result = client.result(job["id"])
