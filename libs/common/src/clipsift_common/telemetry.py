@@ -35,13 +35,22 @@ tracer = trace.get_tracer("clipsift")
 def configure_telemetry(
     service: str, settings: ServiceSettings, *, processors: tuple[SpanProcessor, ...] = ()
 ) -> TracerProvider:
-    """Install the process's tracer provider (``service.name`` = ``service``) and its service info.
-
-    Call once, from ``__main__``. With ``settings.otlp_endpoint`` set, spans are exported there;
-    ``processors`` adds more (tests pass an in-memory exporter's). A sampled-out trace is still
-    propagated, so a downstream service never starts a trace of its own for it.
-    """
+    """Install the process's tracer provider and its service info; call once, from ``__main__``."""
     SERVICE_INFO.info({"name": service, "version": VERSION})
+    provider = build_tracer_provider(service, settings, processors=processors)
+    trace.set_tracer_provider(provider)
+    return provider
+
+
+def build_tracer_provider(
+    service: str, settings: ServiceSettings, *, processors: tuple[SpanProcessor, ...] = ()
+) -> TracerProvider:
+    """A tracer provider whose spans carry ``service.name`` = ``service``.
+
+    With ``settings.otlp_endpoint`` set, spans are exported there; ``processors`` adds more (tests
+    pass an in-memory exporter's). A sampled-out trace is still propagated, so a downstream
+    service never starts a trace of its own for it.
+    """
     provider = TracerProvider(
         resource=Resource.create({SERVICE_NAME: service, SERVICE_VERSION: VERSION}),
         sampler=ParentBased(TraceIdRatioBased(settings.trace_sample_ratio)),
@@ -58,7 +67,6 @@ def configure_telemetry(
         log.info("exporting traces", extra={"otlp_endpoint": settings.otlp_endpoint})
     for processor in processors:
         provider.add_span_processor(processor)
-    trace.set_tracer_provider(provider)
     return provider
 
 
