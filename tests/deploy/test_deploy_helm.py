@@ -434,6 +434,21 @@ def test_tracing_endpoint_reaches_every_service(k8s: SimpleNamespace) -> None:
         assert env[prefix + "TRACE_SAMPLE_RATIO"]["value"] == "0.25"
     defaults = k8s.by_kind(k8s.render_value_set("defaults"), "Deployment")
     assert not [n for n, d in defaults.items() if any("OTLP" in e for e in k8s.env_names(d))]
+    # Default-deny egress lets each service reach the collector's port, and only that port.
+    manifests = k8s.helm_template(k8s.CHART, (), sets)
+    k8s.validate(manifests)
+    for name, policy in k8s.by_kind(manifests, "NetworkPolicy").items():
+        if name in deployments:
+            ports = [p["port"] for rule in policy["spec"]["egress"] for p in rule["ports"]]
+            assert 4317 in ports, name
+    plain = k8s.by_kind(k8s.render_value_set("defaults"), "NetworkPolicy")
+    assert not [
+        n
+        for n, p in plain.items()
+        for r in p["spec"].get("egress", [])
+        for x in r["ports"]
+        if x["port"] == 4317
+    ]
 
 
 def test_scrape_annotations_point_at_each_metrics_port(k8s: SimpleNamespace) -> None:
