@@ -398,18 +398,70 @@ def test_migrations_job_is_a_hook(k8s: SimpleNamespace) -> None:
     assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
 
 
-def test_dashboards_render_nothing_until_one_exists(k8s: SimpleNamespace, chart_copy: Path) -> None:
+def test_every_dashboard_ships_in_a_labelled_configmap(k8s: SimpleNamespace, chart_copy: Path) -> None:
     on = ("grafana.dashboards.enabled=true",)
-    empty = k8s.helm_template(k8s.CHART, (), on)
-    assert not [m for m in empty if m["kind"] == "ConfigMap"], "no dashboards yet, no ConfigMap"
+    folder = k8s.ROOT / "deploy" / "grafana" / "dashboards"
+    files = sorted(folder.glob("*.json"))
+    assert {f.name for f in files} >= {"platform-overview.json", "services.json"}
+    config_maps = {
+        m["metadata"]["name"]: m for m in k8s.helm_template(k8s.CHART, (), on) if m["kind"] == "ConfigMap"
+    }
+    k8s.validate(list(config_maps.values()))
+    for file in files:
+        name = "clipsift-dashboard-" + file.stem.lower().replace("_", "-")
+        assert config_maps[name]["metadata"]["labels"]["grafana_dashboard"] == "1"
+        assert config_maps[name]["metadata"]["annotations"]["grafana_folder"] == "clipsift"
+        assert config_maps[name]["data"] == {file.name: file.read_text(encoding="utf-8").rstrip("\n")}
+    assert len(config_maps) == len(files)
+    # A dashboard dropped into the folder ships too; with the switch off, none does.
     (chart_copy / "dashboards" / "Jobs_Overview.json").write_text('{"title": "Jobs"}\n', encoding="utf-8")
-    manifests = k8s.helm_template(chart_copy, (), on)
-    (config_map,) = [m for m in manifests if m["kind"] == "ConfigMap"]
-    k8s.validate([config_map])
-    assert config_map["metadata"]["name"] == "clipsift-dashboard-jobs-overview"
-    assert config_map["metadata"]["labels"]["grafana_dashboard"] == "1"
-    assert config_map["data"] == {"Jobs_Overview.json": '{"title": "Jobs"}'}
+    added = [
+        m for m in k8s.helm_template(chart_copy, (), on) if m["metadata"]["name"].endswith("jobs-overview")
+    ]
+    assert added[0]["data"] == {"Jobs_Overview.json": '{"title": "Jobs"}'}
     assert not [m for m in k8s.helm_template(chart_copy) if m["kind"] == "ConfigMap"], "switch off: none"
+
+
+def test_tracing_endpoint_reaches_every_service(k8s: SimpleNamespace) -> None:
+    endpoint = "http://otel-collector.observability:4317"
+    sets = (f"tracing.otlpEndpoint={endpoint}", "tracing.sampleRatio=0.25")
+    deployments = k8s.by_kind(k8s.helm_template(k8s.CHART, (), sets), "Deployment")
+    assert deployments
+    for name, deployment in deployments.items():
+        env = k8s.env_names(deployment)
+        prefix = f"CLIPSIFT_{name.upper()}_"
+        assert env[prefix + "OTLP_ENDPOINT"]["value"] == endpoint
+        assert env[prefix + "TRACE_SAMPLE_RATIO"]["value"] == "0.25"
+    defaults = k8s.by_kind(k8s.render_value_set("defaults"), "Deployment")
+    assert not [n for n, d in defaults.items() if any("OTLP" in e for e in k8s.env_names(d))]
+    # Default-deny egress lets each service reach the collector's port, and only that port.
+    manifests = k8s.helm_template(k8s.CHART, (), sets)
+    k8s.validate(manifests)
+    for name, policy in k8s.by_kind(manifests, "NetworkPolicy").items():
+        if name in deployments:
+            ports = [p["port"] for rule in policy["spec"]["egress"] for p in rule["ports"]]
+            assert 4317 in ports, name
+    plain = k8s.by_kind(k8s.render_value_set("defaults"), "NetworkPolicy")
+    assert not [
+        n
+        for n, p in plain.items()
+        for r in p["spec"].get("egress", [])
+        for x in r["ports"]
+        if x["port"] == 4317
+    ]
+
+
+def test_scrape_annotations_point_at_each_metrics_port(k8s: SimpleNamespace) -> None:
+    deployments = k8s.by_kind(
+        k8s.helm_template(k8s.CHART, (), ("metrics.scrapeAnnotations=true",)), "Deployment"
+    )
+    for name, deployment in deployments.items():
+        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        ports = {p["name"]: p["containerPort"] for p in k8s.container(deployment)["ports"]}
+        expected = ports["http"] if name == "gateway" else ports["metrics"]
+        assert annotations["prometheus.io/scrape"] == "true"
+        assert annotations["prometheus.io/port"] == str(expected)
+        assert annotations["prometheus.io/path"] == "/metrics"
 
 
 def test_dashboards_folder_is_wired(k8s: SimpleNamespace) -> None:

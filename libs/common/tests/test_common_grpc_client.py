@@ -15,7 +15,7 @@ import pytest
 from clipsift_common.errors import InvalidArgument
 from clipsift_common.grpc_client import ServiceClient, ServiceUnavailable
 from clipsift_common.grpc_server import GrpcServer, ServiceBinding
-from clipsift_common.metrics import CIRCUIT_BREAKER_OPEN
+from clipsift_common.metrics import CIRCUIT_BREAKER_STATE, CIRCUIT_BREAKER_TRANSITIONS
 from clipsift_common.settings import GrpcServerSettings
 
 SERVICE = "test.Client"
@@ -116,6 +116,7 @@ async def test_breaker_opens_after_fail_max_and_then_fails_fast(backend: tuple[B
     client = ServiceClient(target, deadline_seconds=2, breaker_fail_max=3, breaker_reset_seconds=60)
     try:
         method = client.channel.unary_unary(f"/{SERVICE}/Call")
+        assert CIRCUIT_BREAKER_STATE.labels(target)._value.get() == 0  # closed, exported from the start
         for _ in range(2):
             with pytest.raises(ServiceUnavailable, match="overloaded"):
                 await client.call(method, b"unavailable")
@@ -124,7 +125,7 @@ async def test_breaker_opens_after_fail_max_and_then_fails_fast(backend: tuple[B
         with pytest.raises(ServiceUnavailable, match="circuit breaker open"):
             await client.call(method, b"unavailable")
         assert client.breaker.current_state == pybreaker.STATE_OPEN
-        assert CIRCUIT_BREAKER_OPEN.labels(target)._value.get() == 1
+        assert CIRCUIT_BREAKER_STATE.labels(target)._value.get() == 2
         assert state.calls == ["unavailable"] * 3
 
         # Open: the server sees nothing and the caller gets an answer at once.
@@ -140,9 +141,9 @@ async def test_breaker_opens_after_fail_max_and_then_fails_fast(backend: tuple[B
 
 async def test_breaker_half_opens_after_reset_and_closes_on_success(backend: tuple[Backend, int]) -> None:
     state, port = backend
-    client = ServiceClient(
-        f"127.0.0.1:{port}", deadline_seconds=2, breaker_fail_max=1, breaker_reset_seconds=0.3
-    )
+    target = f"127.0.0.1:{port}"
+    client = ServiceClient(target, deadline_seconds=2, breaker_fail_max=1, breaker_reset_seconds=0.3)
+    half_opened = CIRCUIT_BREAKER_TRANSITIONS.labels(target, pybreaker.STATE_HALF_OPEN)._value.get()
     try:
         method = client.channel.unary_unary(f"/{SERVICE}/Call")
         with pytest.raises(ServiceUnavailable):
@@ -153,6 +154,11 @@ async def test_breaker_half_opens_after_reset_and_closes_on_success(backend: tup
         assert await client.call(method, b"hi") == b"ok:hi"
         assert client.breaker.current_state == pybreaker.STATE_CLOSED
         assert state.calls == ["unavailable", "hi"]
+        assert CIRCUIT_BREAKER_STATE.labels(target)._value.get() == 0
+        assert (
+            CIRCUIT_BREAKER_TRANSITIONS.labels(target, pybreaker.STATE_HALF_OPEN)._value.get()
+            == half_opened + 1
+        )
     finally:
         await client.close()
 

@@ -8,6 +8,7 @@ from clipsift.audio.v1 import audio_pb2_grpc
 from clipsift_common.grpc_server import GrpcServer, ServiceBinding, run_service
 from clipsift_common.logging import configure_logging
 from clipsift_common.metrics import serve_metrics
+from clipsift_common.telemetry import configure_telemetry, shutdown_telemetry
 
 from .servicer import AudioServicer
 from .settings import AudioSettings
@@ -31,5 +32,9 @@ async def main(settings: AudioSettings) -> None:
 if __name__ == "__main__":
     settings = AudioSettings()  # type: ignore[call-arg]  # required values come from the environment
     configure_logging("audio", settings.log_level)
+    configure_telemetry("audio", settings)
     serve_metrics(settings.metrics_port)
-    asyncio.run(main(settings))
+    try:
+        asyncio.run(main(settings))
+    finally:
+        shutdown_telemetry()

@@ -16,6 +16,7 @@ from clipsift_common.db import migrate, open_pool
 from clipsift_common.events import EventBus
 from clipsift_common.grpc_client import ServiceClient
 from clipsift_common.metrics import LATENCY_BUCKETS
+from clipsift_common.telemetry import instrument_fastapi
 
 from .api import analytics, analyze, clips, compare, health, jobs, text
 from .errors import install_error_handlers
@@ -77,6 +78,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    instrument_fastapi(app)
     for module in (health, text, compare, analyze, jobs, clips, analytics):
         app.include_router(module.router)
 

@@ -7,7 +7,7 @@ import logging
 
 from nats.aio.msg import Msg
 
-from clipsift_common.events import EventBus, parse_event, pull_loop
+from clipsift_common.events import EventBus, consume_span, parse_event, pull_loop
 
 from .jobs import JobStore
 
@@ -22,14 +22,23 @@ class JobProjector:
 
     async def run(self, stop: asyncio.Event) -> None:
         subscription = await self.bus.durable_consumer(self.durable, "jobs.>", ack_wait_seconds=30.0)
-        await pull_loop(subscription, self._apply, stop, batch=64, fetch_timeout=0.5)
+        await pull_loop(
+            subscription,
+            self._apply,
+            stop,
+            batch=64,
+            fetch_timeout=0.5,
+            lag_poll_seconds=self.bus.lag_poll_seconds,
+        )
 
     async def _apply(self, msgs: list[Msg]) -> None:
         for msg in msgs:
-            try:
-                await self.jobs.apply(parse_event(msg))
-            except Exception:
-                log.exception("could not apply job event; will be redelivered")
-                await msg.nak(delay=1.0)
-                continue
-            await msg.ack()
+            with consume_span(msg, "process job event") as span:
+                try:
+                    await self.jobs.apply(parse_event(msg))
+                except Exception as exc:
+                    log.exception("could not apply job event; will be redelivered")
+                    span.record_exception(exc)
+                    await msg.nak(delay=1.0)
+                    continue
+                await msg.ack()

@@ -10,6 +10,7 @@ from clipsift_common.events import EventBus
 from clipsift_common.grpc_server import GrpcServer, ServiceBinding, run_service
 from clipsift_common.logging import configure_logging
 from clipsift_common.metrics import serve_metrics
+from clipsift_common.telemetry import configure_telemetry, shutdown_telemetry
 from clipsift_common.worker import JobWorker
 
 from .analysis import Analyzer
@@ -61,5 +62,9 @@ async def main(settings: TextSettings) -> None:
 if __name__ == "__main__":
     settings = TextSettings()  # type: ignore[call-arg]  # required values come from the environment
     configure_logging("text", settings.log_level)
+    configure_telemetry("text", settings)
     serve_metrics(settings.metrics_port)
-    asyncio.run(main(settings))
+    try:
+        asyncio.run(main(settings))
+    finally:
+        shutdown_telemetry()

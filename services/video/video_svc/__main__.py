@@ -11,6 +11,7 @@ from clipsift_common.grpc_client import ServiceClient
 from clipsift_common.grpc_server import GrpcServer, ServiceBinding, run_service
 from clipsift_common.logging import configure_logging
 from clipsift_common.metrics import serve_metrics
+from clipsift_common.telemetry import configure_telemetry, shutdown_telemetry
 from clipsift_common.worker import JobWorker
 
 from .clip_job import KIND, ClipJob
@@ -44,5 +45,9 @@ async def main(settings: VideoSettings) -> None:
 if __name__ == "__main__":
     settings = VideoSettings()  # type: ignore[call-arg]  # required values come from the environment
     configure_logging("video", settings.log_level)
+    configure_telemetry("video", settings)
     serve_metrics(settings.metrics_port)
-    asyncio.run(main(settings))
+    try:
+        asyncio.run(main(settings))
+    finally:
+        shutdown_telemetry()

@@ -8,6 +8,7 @@ from clipsift.vision.v1 import vision_pb2_grpc
 from clipsift_common.grpc_server import GrpcServer, ServiceBinding, run_service
 from clipsift_common.logging import configure_logging
 from clipsift_common.metrics import serve_metrics
+from clipsift_common.telemetry import configure_telemetry, shutdown_telemetry
 
 from .faces import FaceDetector
 from .servicer import VisionServicer
@@ -38,5 +39,9 @@ async def main(settings: VisionSettings) -> None:
 if __name__ == "__main__":
     settings = VisionSettings()
     configure_logging("vision", settings.log_level)
+    configure_telemetry("vision", settings)
     serve_metrics(settings.metrics_port)
-    asyncio.run(main(settings))
+    try:
+        asyncio.run(main(settings))
+    finally:
+        shutdown_telemetry()

@@ -123,6 +123,14 @@ service's own `env` map and `extraEnv` list. Call with (dict "root" $ "name" "ga
 {{- $prefix := include "clipsift.envPrefix" .name -}}
 - name: {{ $prefix }}LOG_LEVEL
   value: {{ $root.Values.logLevel | quote }}
+{{- with $root.Values.tracing }}
+{{- if .otlpEndpoint }}
+- name: {{ $prefix }}OTLP_ENDPOINT
+  value: {{ .otlpEndpoint | quote }}
+- name: {{ $prefix }}TRACE_SAMPLE_RATIO
+  value: {{ .sampleRatio | toString | quote }}
+{{- end }}
+{{- end }}
 {{- if eq $svc.protocol "http" }}
 - name: {{ $prefix }}HTTP_PORT
   value: {{ $svc.port | quote }}

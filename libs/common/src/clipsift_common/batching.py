@@ -11,14 +11,15 @@ fill up without waiting.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Generic, TypeVar
 
 from .errors import Unavailable
-from .metrics import BATCH_QUEUE_DEPTH, BATCH_SIZE
+from .metrics import BATCH_QUEUE_DEPTH, BATCH_SECONDS, BATCH_SIZE, BATCH_WAIT_SECONDS
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -28,6 +29,7 @@ R = TypeVar("R")
 class _Pending(Generic[T, R]):
     item: T
     future: asyncio.Future[R]
+    queued_at: float = field(default_factory=time.perf_counter)
 
 
 class MicroBatcher(Generic[T, R]):
@@ -39,8 +41,8 @@ class MicroBatcher(Generic[T, R]):
     An exception from ``batch_fn`` fails every item of that batch and no other.
 
     The worker task starts on the first ``submit``; ``close`` finishes what was submitted and
-    stops it. Metrics: ``clipsift_batch_size`` and ``clipsift_batch_queue_depth``, labelled
-    with ``name``.
+    stops it. Metrics, labelled with ``name``: ``clipsift_batch_size``, ``clipsift_batch_queue_depth``,
+    ``clipsift_batch_seconds`` (the batch function) and ``clipsift_batch_wait_seconds`` (queueing).
     """
 
     def __init__(
@@ -66,6 +68,8 @@ class MicroBatcher(Generic[T, R]):
         self._closed = False
         self._batch_size = BATCH_SIZE.labels(name)
         self._queue_depth = BATCH_QUEUE_DEPTH.labels(name)
+        self._batch_seconds = BATCH_SECONDS.labels(name)
+        self._wait_seconds = BATCH_WAIT_SECONDS.labels(name)
 
     async def submit(self, item: T) -> R:
         """Queue ``item`` for the next batch and wait for its result (or its batch's exception).
@@ -150,9 +154,13 @@ class MicroBatcher(Generic[T, R]):
         if not live:
             return
         self._batch_size.observe(len(live))
+        started = time.perf_counter()
+        for pending in live:
+            self._wait_seconds.observe(started - pending.queued_at)
         loop = asyncio.get_running_loop()
         try:
             results = await loop.run_in_executor(self._executor, self._batch_fn, [p.item for p in live])
+            self._batch_seconds.observe(time.perf_counter() - started)
             if len(results) != len(live):
                 raise RuntimeError(
                     f"batch function of {self.name!r} returned {len(results)} results for {len(live)} items"

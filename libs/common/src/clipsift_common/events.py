@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,10 +21,19 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext, api
 from nats.js.errors import NotFoundError
+from opentelemetry import context as otel_context
+from opentelemetry.trace import Span, SpanKind
 
 from clipsift.events.v1 import events_pb2
 
+from .metrics import (
+    EVENTS_PUBLISHED,
+    NATS_CONSUMER_ACK_PENDING,
+    NATS_CONSUMER_PENDING,
+    NATS_CONSUMER_REDELIVERED,
+)
 from .settings import NatsSettings
+from .telemetry import extract_context, inject_headers, tracer
 
 log = logging.getLogger(__name__)
 
@@ -120,18 +129,24 @@ def _iso(ts: timestamp_pb2.Timestamp) -> str:
 class EventBus:
     """One NATS connection and its JetStream context, shared by a process."""
 
-    def __init__(self, nc: NatsClient, js: JetStreamContext, stream: str) -> None:
+    def __init__(
+        self, nc: NatsClient, js: JetStreamContext, stream: str, lag_poll_seconds: float = 5.0
+    ) -> None:
         self.nc = nc
         self.js = js
         self.stream = stream
+        # How often ``pull_loop`` refreshes its consumer's lag gauges.
+        self.lag_poll_seconds = lag_poll_seconds
 
     @classmethod
-    async def connect(cls, url: str, *, name: str, stream: str, max_age_seconds: int) -> EventBus:
+    async def connect(
+        cls, url: str, *, name: str, stream: str, max_age_seconds: int, lag_poll_seconds: float = 5.0
+    ) -> EventBus:
         nc = await nats.connect(
             url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5, connect_timeout=5
         )
         js = nc.jetstream(timeout=10)
-        bus = cls(nc, js, stream)
+        bus = cls(nc, js, stream, lag_poll_seconds)
         await bus.ensure_stream(max_age_seconds)
         return bus
 
@@ -142,6 +157,7 @@ class EventBus:
             name=name,
             stream=settings.nats_stream,
             max_age_seconds=settings.nats_stream_max_age_seconds,
+            lag_poll_seconds=settings.nats_lag_poll_seconds,
         )
 
     async def ensure_stream(self, max_age_seconds: int) -> None:
@@ -162,13 +178,28 @@ class EventBus:
         except NotFoundError:
             await self.js.add_stream(config)
 
-    async def publish(self, event: events_pb2.JobEvent) -> None:
-        await self.js.publish(
-            subject_for(event.job_kind, event.type, event.job_id),
-            event.SerializeToString(),
-            stream=self.stream,
-            headers={"Nats-Msg-Id": event.event_id},
-        )
+    async def publish(self, event: events_pb2.JobEvent, context: otel_context.Context | None = None) -> None:
+        """Publish in a producer span (child of ``context``, default: the current span) whose trace
+        context travels in the message headers, so consumers continue the same trace."""
+        type_name = TYPE_NAMES.get(event.type, "unspecified")
+        subject = subject_for(event.job_kind, event.type, event.job_id)
+        with tracer.start_as_current_span(
+            f"send jobs.{event.job_kind}.{type_name}",
+            context=context,
+            kind=SpanKind.PRODUCER,
+            attributes={
+                **_messaging_attributes(subject, "send", event.event_id),
+                "clipsift.job.id": event.job_id,
+                "clipsift.job.kind": event.job_kind,
+            },
+        ):
+            await self.js.publish(
+                subject,
+                event.SerializeToString(),
+                stream=self.stream,
+                headers=inject_headers({"Nats-Msg-Id": event.event_id}),
+            )
+        EVENTS_PUBLISHED.labels(event.job_kind, type_name).inc()
 
     async def close(self) -> None:
         """Drain: finish in-flight deliveries and flush pending publishes, then disconnect."""
@@ -205,6 +236,28 @@ class EventBus:
         )
 
 
+def _messaging_attributes(subject: str, operation: str, message_id: str) -> dict[str, str]:
+    return {
+        "messaging.system": "nats",
+        "messaging.operation.type": operation,
+        "messaging.destination.name": subject,
+        "messaging.message.id": message_id,
+    }
+
+
+@contextlib.contextmanager
+def consume_span(msg: Msg, name: str) -> Iterator[Span]:
+    """A consumer span for one message, continuing the trace its publisher put in the headers."""
+    headers = msg.headers or {}
+    with tracer.start_as_current_span(
+        name,
+        context=extract_context(headers),
+        kind=SpanKind.CONSUMER,
+        attributes=_messaging_attributes(msg.subject, "process", headers.get("Nats-Msg-Id", "")),
+    ) as span:
+        yield span
+
+
 def parse_event(msg: Msg) -> events_pb2.JobEvent:
     event = events_pb2.JobEvent()
     event.ParseFromString(msg.data)
@@ -218,12 +271,15 @@ async def pull_loop(
     *,
     batch: int = 1,
     fetch_timeout: float = 1.0,
+    lag_poll_seconds: float = 5.0,
 ) -> None:
     """Fetch batches until ``stop`` is set; ``handle`` owns acking each message.
 
-    Unsubscribes on the way out: a pull subscription left open makes the connection's drain
-    wait for its full timeout on shutdown.
+    Meanwhile the consumer's lag (``clipsift_nats_consumer_pending`` and friends) is read from
+    JetStream every ``lag_poll_seconds``. Unsubscribes on the way out: a pull subscription left
+    open makes the connection's drain wait for its full timeout on shutdown.
     """
+    lag = asyncio.create_task(poll_consumer_lag(subscription, lag_poll_seconds))
     try:
         while not stop.is_set():
             try:
@@ -234,5 +290,23 @@ async def pull_loop(
                 return
             await handle(msgs)
     finally:
+        lag.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await lag
         with contextlib.suppress(Exception):
             await subscription.unsubscribe()
+
+
+async def poll_consumer_lag(subscription: JetStreamContext.PullSubscription, interval: float) -> None:
+    """Keep the lag gauges of the subscription's consumer current until cancelled."""
+    while True:
+        try:
+            info = await subscription.consumer_info()
+        except Exception as exc:  # NATS away for a moment: the next poll tries again
+            log.debug("consumer info unavailable", extra={"error": repr(exc)})
+        else:
+            labels = (info.stream_name, info.name)
+            NATS_CONSUMER_PENDING.labels(*labels).set(info.num_pending or 0)
+            NATS_CONSUMER_ACK_PENDING.labels(*labels).set(info.num_ack_pending or 0)
+            NATS_CONSUMER_REDELIVERED.labels(*labels).set(info.num_redelivered or 0)
+        await asyncio.sleep(interval)

@@ -15,7 +15,13 @@ from typing import Any, TypeVar
 import grpc
 import pybreaker
 
-from .metrics import CIRCUIT_BREAKER_OPEN, GRPC_CLIENT_HANDLED, GRPC_CLIENT_LATENCY
+from .metrics import (
+    CIRCUIT_BREAKER_STATE,
+    CIRCUIT_BREAKER_TRANSITIONS,
+    GRPC_CLIENT_HANDLED,
+    GRPC_CLIENT_LATENCY,
+)
+from .telemetry import grpc_client_interceptors
 
 T = TypeVar("T")
 
@@ -60,12 +66,19 @@ def _is_not_a_fault(exc: BaseException) -> bool:
     return isinstance(exc, grpc.aio.AioRpcError) and exc.code() not in _TRIPPING_CODES
 
 
+# Values of clipsift_circuit_breaker_state.
+BREAKER_STATE_VALUES = {pybreaker.STATE_CLOSED: 0, pybreaker.STATE_HALF_OPEN: 1, pybreaker.STATE_OPEN: 2}
+
+
 class _BreakerGauge(pybreaker.CircuitBreakerListener):
     def __init__(self, target: str) -> None:
         self.target = target
+        # A series from the start: "closed" must be visible before the first failure.
+        CIRCUIT_BREAKER_STATE.labels(target).set(BREAKER_STATE_VALUES[pybreaker.STATE_CLOSED])
 
     def state_change(self, cb: pybreaker.CircuitBreaker, old_state: Any, new_state: Any) -> None:
-        CIRCUIT_BREAKER_OPEN.labels(self.target).set(1 if new_state.name == pybreaker.STATE_OPEN else 0)
+        CIRCUIT_BREAKER_STATE.labels(self.target).set(BREAKER_STATE_VALUES[new_state.name])
+        CIRCUIT_BREAKER_TRANSITIONS.labels(self.target, new_state.name).inc()
 
 
 class ServiceClient:
@@ -84,6 +97,7 @@ class ServiceClient:
         self.deadline_seconds = deadline_seconds
         self.channel = grpc.aio.insecure_channel(
             target,
+            interceptors=grpc_client_interceptors(),
             options=[
                 ("grpc.max_receive_message_length", max_message_bytes),
                 ("grpc.max_send_message_length", max_message_bytes),

@@ -20,8 +20,9 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from .errors import ClipsiftError
-from .metrics import GRPC_SERVER_HANDLED, GRPC_SERVER_LATENCY
+from .metrics import GRPC_SERVER_HANDLED, GRPC_SERVER_IN_FLIGHT, GRPC_SERVER_LATENCY, GRPC_SERVER_STARTED
 from .settings import GrpcServerSettings
+from .telemetry import grpc_server_interceptor
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,14 @@ def _status_of(exc: BaseException | None, context: grpc.aio.ServicerContext) -> 
     return str(code.name if isinstance(code, grpc.StatusCode) else grpc.StatusCode.INTERNAL.name)
 
 
+def _started(service: str, method: str) -> float:
+    GRPC_SERVER_STARTED.labels(service, method).inc()
+    GRPC_SERVER_IN_FLIGHT.labels(service, method).inc()
+    return time.perf_counter()
+
+
 def _observe(service: str, method: str, status: str, start: float) -> None:
+    GRPC_SERVER_IN_FLIGHT.labels(service, method).dec()
     GRPC_SERVER_HANDLED.labels(service, method, status).inc()
     GRPC_SERVER_LATENCY.labels(service, method).observe(time.perf_counter() - start)
 
@@ -108,7 +116,7 @@ def _wrap_unary(
     fn: Callable[..., Awaitable[Any]], service: str, method: str
 ) -> Callable[..., Awaitable[Any]]:
     async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> Any:
-        start = time.perf_counter()
+        start = _started(service, method)
         try:
             response = await fn(request, context)
         except asyncio.CancelledError:
@@ -124,11 +132,11 @@ def _wrap_unary(
 
 def _wrap_stream(fn: Callable[..., Any], service: str, method: str) -> Callable[..., Any]:
     async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> Any:
-        start = time.perf_counter()
+        start = _started(service, method)
         try:
             async for item in fn(request, context):
                 yield item
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, GeneratorExit):  # the caller went away mid-stream
             _observe(service, method, grpc.StatusCode.CANCELLED.name, start)
             raise
         except Exception as exc:
@@ -146,7 +154,8 @@ class GrpcServer:
         self.bindings = list(bindings)
         limit = settings.grpc_max_message_bytes
         self.server = grpc.aio.server(
-            interceptors=[ErrorMappingInterceptor()],
+            # Tracing outermost: the server span covers error mapping and carries its status.
+            interceptors=[grpc_server_interceptor(), ErrorMappingInterceptor()],
             options=[
                 ("grpc.max_receive_message_length", limit),
                 ("grpc.max_send_message_length", limit),

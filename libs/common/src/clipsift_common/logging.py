@@ -9,6 +9,8 @@ import sys
 import time
 from typing import Any
 
+from opentelemetry import trace
+
 # Set by job workers and request handlers so every line they log carries the job id.
 job_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("job_id", default=None)
 
@@ -32,24 +34,16 @@ class JsonFormatter(logging.Formatter):
         job_id = job_id_var.get()
         if job_id:
             entry["job_id"] = job_id
-        trace_id = _current_trace_id()
-        if trace_id:
-            entry["trace_id"] = trace_id
+        span_context = trace.get_current_span().get_span_context()
+        if span_context.is_valid:  # the OpenTelemetry ids, as trace backends show them
+            entry["trace_id"] = f"{span_context.trace_id:032x}"
+            entry["span_id"] = f"{span_context.span_id:016x}"
         for key, value in vars(record).items():
             if key not in _RESERVED and not key.startswith("_"):
                 entry[key] = value
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
-
-
-def _current_trace_id() -> str | None:
-    try:
-        from opentelemetry import trace
-    except ImportError:
-        return None
-    context = trace.get_current_span().get_span_context()
-    return f"{context.trace_id:032x}" if context.is_valid else None
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:

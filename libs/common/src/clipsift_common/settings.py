@@ -20,6 +20,12 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     # Prometheus exposition port for gRPC services; 0 disables the listener.
     metrics_port: int = Field(default=0, ge=0, le=65535)
+    # OTLP/gRPC collector for traces (e.g. http://otel-collector:4317). Unset: spans are still
+    # created and propagated (trace ids in logs, across gRPC and NATS) but not exported.
+    otlp_endpoint: str | None = None
+    otlp_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Share of new traces kept; a trace started upstream keeps its caller's decision.
+    trace_sample_ratio: float = Field(default=1.0, ge=0, le=1)
 
 
 class GrpcServerSettings(BaseSettings):
@@ -35,6 +41,8 @@ class NatsSettings(BaseSettings):
     nats_stream: str = "CLIPSIFT_JOBS"
     # Events are kept this long on the stream for replay (WebSocket history, analytics catch-up).
     nats_stream_max_age_seconds: int = Field(default=7 * 24 * 3600, gt=0)
+    # How often each durable consumer's lag (pending, ack pending) is read for the metrics.
+    nats_lag_poll_seconds: float = Field(default=5.0, gt=0)
 
 
 class DatabaseSettings(BaseSettings):

@@ -19,14 +19,17 @@ from typing import Any
 
 from google.protobuf import json_format
 from nats.aio.msg import Msg
+from opentelemetry import context as otel_context
+from opentelemetry.trace import Span, Status, StatusCode
 
 from clipsift.events.v1 import events_pb2
 
 from .errors import ClipsiftError
-from .events import EventBus, make_event, parse_event, pull_loop, requested_subject
+from .events import EventBus, consume_span, make_event, parse_event, pull_loop, requested_subject
 from .logging import job_id_var
-from .metrics import JOB_STEP_SECONDS, JOBS_FINISHED
+from .metrics import JOB_SECONDS, JOB_STEP_SECONDS, JOBS_FINISHED, JOBS_IN_PROGRESS, JOBS_STARTED
 from .settings import WorkerSettings
+from .telemetry import tracer
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,13 @@ class JobFailed(ClipsiftError):
 
 
 class JobContext:
+    """What a job handler gets: its request and options, progress reporting, step timing.
+
+    A step runs from the first progress event naming it until ``step_done`` or the next step's
+    first progress (or the job's end); each step is a ``clipsift_job_step_seconds`` observation
+    and a span inside the job's trace.
+    """
+
     def __init__(self, bus: EventBus, request: events_pb2.JobEvent, msg: Msg, attempt: int) -> None:
         self.bus = bus
         self.request = request
@@ -46,7 +56,10 @@ class JobContext:
         )
         self._loop = asyncio.get_running_loop()
         self._last_fraction = -1.0
-        self._step_started: dict[str, float] = {}
+        # The job's span: events published from worker threads or other tasks stay in its trace.
+        self._trace_context = otel_context.get_current()
+        self._open_step: tuple[str, float, Span] | None = None
+        self._steps_seen: set[str] = set()
 
     @property
     def job_id(self) -> str:
@@ -77,8 +90,8 @@ class JobContext:
 
     async def progress(self, step: str, fraction: float, message: str = "") -> None:
         """Publish progress (at most one event per whole percent) and extend the ack deadline."""
-        if step not in self._step_started:
-            self._step_started[step] = time.perf_counter()
+        if step not in self._steps_seen:
+            self._start_step(step)
         percent = int(fraction * 100)
         if percent <= int(self._last_fraction * 100) and fraction < 1.0:
             return
@@ -91,7 +104,8 @@ class JobContext:
                 progress=fraction,
                 step=step,
                 message=message,
-            )
+            ),
+            self._trace_context,
         )
 
     def progress_threadsafe(self, step: str, fraction: float, message: str = "") -> None:
@@ -99,20 +113,41 @@ class JobContext:
         asyncio.run_coroutine_threadsafe(self.progress(step, fraction, message), self._loop)
 
     def step_done(self, step: str) -> None:
-        started = self._step_started.get(step)
-        if started is not None:
-            JOB_STEP_SECONDS.labels(self.kind, step).observe(time.perf_counter() - started)
+        """End ``step`` now (otherwise it ends when the next step starts or the job ends)."""
+        if self._open_step is None or self._open_step[0] != step:
+            return
+        _, started, span = self._open_step
+        self._open_step = None
+        JOB_STEP_SECONDS.labels(self.kind, step).observe(time.perf_counter() - started)
+        span.end()
+
+    def _start_step(self, step: str) -> None:
+        if self._open_step is not None:
+            self.step_done(self._open_step[0])
+        self._steps_seen.add(step)
+        span = tracer.start_span(
+            f"step {step}", context=self._trace_context, attributes={"clipsift.job.step": step}
+        )
+        self._open_step = (step, time.perf_counter(), span)
+
+    def end_steps(self) -> None:
+        if self._open_step is not None:
+            self.step_done(self._open_step[0])
 
     async def completed(self, payload: Mapping[str, Any]) -> None:
+        self.end_steps()
         await self.bus.publish(
             self._event(
                 events_pb2.EVENT_TYPE_COMPLETED, "completed", progress=1.0, step="done", payload=payload
-            )
+            ),
+            self._trace_context,
         )
 
     async def failed(self, reason: str) -> None:
+        self.end_steps()
         await self.bus.publish(
-            self._event(events_pb2.EVENT_TYPE_FAILED, "failed", step="failed", message=reason)
+            self._event(events_pb2.EVENT_TYPE_FAILED, "failed", step="failed", message=reason),
+            self._trace_context,
         )
 
 
@@ -153,7 +188,7 @@ class JobWorker:
 
         log.info("worker started", extra={"kind": self.kind, "durable": self.durable})
         try:
-            await pull_loop(subscription, dispatch, stop, batch=1)
+            await pull_loop(subscription, dispatch, stop, batch=1, lag_poll_seconds=self.bus.lag_poll_seconds)
         finally:
             # Also when this task is cancelled: job tasks must not outlive their worker.
             # Unfinished jobs are not acked: JetStream hands them to another replica.
@@ -169,28 +204,54 @@ class JobWorker:
             await msg.term()
             return
         attempt = msg.metadata.num_delivered
-        ctx = JobContext(self.bus, request, msg, attempt)
-        token = job_id_var.set(request.job_id)
+        with consume_span(msg, f"process jobs.{self.kind}.requested") as span:
+            span.set_attributes(
+                {
+                    "clipsift.job.id": request.job_id,
+                    "clipsift.job.kind": self.kind,
+                    "clipsift.job.attempt": attempt,
+                }
+            )
+            await self._attempt(JobContext(self.bus, request, msg, attempt), span)
+
+    async def _attempt(self, ctx: JobContext, span: Span) -> None:
+        msg, attempt = ctx.msg, ctx.attempt
+        token = job_id_var.set(ctx.job_id)
         heartbeat = asyncio.create_task(self._heartbeat(msg))
+        JOBS_STARTED.labels(self.kind).inc()
+        in_progress = JOBS_IN_PROGRESS.labels(self.kind)
+        in_progress.inc()
+        started = time.perf_counter()
+        outcome = "cancelled"
         try:
             log.info("job started", extra={"kind": self.kind, "attempt": attempt})
             payload = await self.handler(ctx)
             await ctx.completed(payload)
             await msg.ack_sync()
-            JOBS_FINISHED.labels(self.kind, "completed").inc()
+            outcome = "completed"
+            JOBS_FINISHED.labels(self.kind, outcome).inc()
             log.info("job completed")
         except ClipsiftError as exc:
+            outcome = "failed"
+            span.set_status(Status(StatusCode.ERROR, str(exc)))
             await self._fail(ctx, msg, str(exc))
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             log.exception("job attempt failed", extra={"attempt": attempt})
+            span.record_exception(exc)
+            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
             if attempt >= self.settings.worker_max_deliver:
+                outcome = "failed"
                 await self._fail(ctx, msg, f"internal error after {attempt} attempts: {type(exc).__name__}")
             else:
+                outcome = "retried"
                 await msg.nak(delay=min(30.0, 2.0**attempt))
         finally:
+            ctx.end_steps()
             heartbeat.cancel()
+            in_progress.dec()
+            JOB_SECONDS.labels(self.kind, outcome).observe(time.perf_counter() - started)
             job_id_var.reset(token)
 
     async def _heartbeat(self, msg: Msg) -> None:
