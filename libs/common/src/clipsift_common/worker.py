@@ -47,6 +47,9 @@ class JobContext:
         self._loop = asyncio.get_running_loop()
         self._last_fraction = -1.0
         self._step_started: dict[str, float] = {}
+        # Progress events carry the time since this attempt started, so analytics can time each step
+        # without trusting two machines' clocks or counting the time the job waited in the queue.
+        self._attempt_started = time.perf_counter()
 
     @property
     def job_id(self) -> str:
@@ -91,6 +94,7 @@ class JobContext:
                 progress=fraction,
                 step=step,
                 message=message,
+                payload={"elapsed_seconds": round(time.perf_counter() - self._attempt_started, 3)},
             )
         )
 
