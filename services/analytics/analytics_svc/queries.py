@@ -24,25 +24,14 @@ BUCKETS: dict[str, tuple[str, timedelta]] = {
 # The bucket of a row: date_trunc to UTC hours/days/weeks/months, or the range start for "all".
 _BUCKET_OF = "coalesce(date_trunc(%(trunc)s, {column}, 'UTC'), %(since)s::timestamptz)"
 
-# A job's status is derived from the events stored for it: terminal events win.
+# analytics_jobs holds each job's status as its events made it (terminal events win) and its event count.
 _SUMMARY = """
-WITH jobs AS (
-    SELECT job_id, tenant_id, job_kind,
-           min(coalesce(job_created_at, occurred_at)) AS first_seen,
-           count(*) AS events,
-           CASE WHEN bool_or(type = 'completed') THEN 'completed'
-                WHEN bool_or(type = 'failed') THEN 'failed'
-                WHEN bool_or(type = 'progress') THEN 'running'
-                ELSE 'requested' END AS status
-    FROM job_events
-    WHERE (%(tenant)s::text IS NULL OR tenant_id = %(tenant)s)
-      AND (%(kind)s::text IS NULL OR job_kind = %(kind)s)
-    GROUP BY job_id, tenant_id, job_kind
-)
 SELECT tenant_id, job_kind, status, count(*) AS jobs, sum(events)::bigint AS events
-FROM jobs
-WHERE (%(since)s::timestamptz IS NULL OR first_seen >= %(since)s)
-  AND (%(until)s::timestamptz IS NULL OR first_seen < %(until)s)
+FROM analytics_jobs
+WHERE (%(tenant)s::text IS NULL OR tenant_id = %(tenant)s)
+  AND (%(kind)s::text IS NULL OR job_kind = %(kind)s)
+  AND (%(since)s::timestamptz IS NULL OR created_at >= %(since)s)
+  AND (%(until)s::timestamptz IS NULL OR created_at < %(until)s)
   AND (%(status)s::text IS NULL OR status = %(status)s)
 GROUP BY tenant_id, job_kind, status
 ORDER BY tenant_id, job_kind, status

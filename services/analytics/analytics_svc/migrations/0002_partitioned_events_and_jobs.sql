@@ -159,6 +159,7 @@ WITH new_events AS (
            (max((payload ->> 'clips')::float8) FILTER (WHERE type = 'completed' AND job_kind = 'clip'))::bigint
     FROM new_events
     GROUP BY job_id
+    ORDER BY job_id  -- replicas folding overlapping jobs lock rows in one order: no deadlock
     ON CONFLICT (job_id) DO UPDATE SET
         status = CASE WHEN analytics_status_rank(excluded.status) > analytics_status_rank(j.status)
                       THEN excluded.status ELSE j.status END,
@@ -187,6 +188,7 @@ SELECT job_id, step, min(tenant_id), min(job_kind), min(occurred_at), max(occurr
 FROM new_events
 WHERE type = 'progress' AND step <> ''
 GROUP BY job_id, step
+ORDER BY job_id, step
 ON CONFLICT (job_id, step) DO UPDATE SET
     first_at = least(s.first_at, excluded.first_at),
     last_at = greatest(s.last_at, excluded.last_at),
