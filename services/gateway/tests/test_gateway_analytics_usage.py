@@ -8,6 +8,7 @@ import io
 import json
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
 
 from analytics_svc.queries import UsageQueries
@@ -79,6 +80,15 @@ async def test_latency_throughput_and_failures(platform, finished):
     assert steps[0] == "queue"
     assert steps[-1] == "total"
     assert {"parse", "store"} <= set(steps), steps  # the dedup job's own steps, timed from its events
+    # The worker's progress events carry the time since the attempt started: steps are timed from it.
+    async with await psycopg.AsyncConnection.connect(platform.database_url) as conn:
+        cur = await conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE (payload ->> 'elapsed_seconds')::float8 >= 0) "
+            "FROM job_events WHERE type = 'progress'"
+        )
+        progress, timed = await cur.fetchone()  # type: ignore[misc]
+    assert progress > 0
+    assert timed == progress
     total = latency[-1]
     assert total["samples"] == 1
     assert 0 < total["p50_seconds"] == total["p99_seconds"] < 30
