@@ -237,7 +237,7 @@ def test_blob_store_is_one_shared_rwx_claim(k8s: SimpleNamespace) -> None:
             mount = next(m for m in k8s.container(deployment)["volumeMounts"] if m["name"] == "blobs")
             assert k8s.env_names(deployment)[prefix(name) + "BLOB_DIR"]["value"] == mount["mountPath"]
             mounts[name] = mount["mountPath"]
-    assert set(mounts) == {"gateway", "text", "audio", "video"}
+    assert set(mounts) == {"gateway", "text", "analytics", "audio", "video"}
     assert len(set(mounts.values())) == 1, "the same path in every pod"
     external = k8s.render_value_set("external-databases")
     assert not [m for m in external if m["kind"] == "PersistentVolumeClaim"], "existingClaim: none created"

@@ -1,24 +1,72 @@
-"""gRPC AnalyticsService over the event store."""
+"""gRPC AnalyticsService over the event store, the jobs table and the stored reports."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import grpc
 from google.protobuf import timestamp_pb2
 
 from clipsift.analytics.v1 import analytics_pb2, analytics_pb2_grpc
+from clipsift_common.errors import FailedPrecondition
 
-from .queries import EventQueries, SummaryFilter
+from .queries import AnalyticsRange, EventQueries, SummaryFilter, UsageQueries
+from .report_store import ReportStore
+from .reports import Rendered, ReportRenderer
 
 
 def _bound(ts: timestamp_pb2.Timestamp, present: bool) -> datetime | None:
     return ts.ToDatetime(tzinfo=UTC) if present else None
 
 
+def _timestamp(value: datetime) -> timestamp_pb2.Timestamp:
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(value)
+    return ts
+
+
+def _message(factory: Callable[..., Any], row: dict[str, Any]) -> Any:
+    """A proto message from a row: datetimes become Timestamps, NULLs are left unset."""
+    fields = {
+        key: _timestamp(value) if isinstance(value, datetime) else value
+        for key, value in row.items()
+        if value is not None
+    }
+    return factory(**fields)
+
+
 class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
-    def __init__(self, queries: EventQueries) -> None:
+    def __init__(
+        self,
+        queries: EventQueries,
+        usage: UsageQueries | None = None,
+        renderer: ReportRenderer | None = None,
+        reports: ReportStore | None = None,
+        *,
+        default_range: timedelta = timedelta(days=7),
+        max_buckets: int = 2000,
+        max_report_list: int = 500,
+    ) -> None:
         self.queries = queries
+        self.usage = usage or UsageQueries(queries.pool)
+        self.renderer = renderer or ReportRenderer(self.usage)
+        self.reports = reports
+        self.default_range = default_range
+        self.max_buckets = max_buckets
+        self.max_report_list = max_report_list
+
+    def _window(self, request: analytics_pb2.RangeRequest) -> AnalyticsRange:
+        return AnalyticsRange.build(
+            since=_bound(request.since, request.HasField("since")),
+            until=_bound(request.until, request.HasField("until")),
+            bucket=request.bucket,
+            tenant_id=request.tenant_id or None,
+            job_kind=request.job_kind or None,
+            default_range=self.default_range,
+            max_buckets=self.max_buckets,
+        )
 
     async def Summary(
         self, request: analytics_pb2.SummaryRequest, context: grpc.aio.ServicerContext
@@ -54,3 +102,83 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
             stored.occurred_at.FromDatetime(row["occurred_at"])
             events.append(stored)
         return analytics_pb2.JobEventsResponse(events=events)
+
+    async def Usage(
+        self, request: analytics_pb2.RangeRequest, context: grpc.aio.ServicerContext
+    ) -> analytics_pb2.UsageResponse:
+        window = self._window(request)
+        rows = await self.usage.usage(window)
+        return analytics_pb2.UsageResponse(
+            rows=[_message(analytics_pb2.UsageRow, row) for row in rows],
+            since=_timestamp(window.since),
+            until=_timestamp(window.until),
+            bucket=window.bucket,
+        )
+
+    async def Throughput(
+        self, request: analytics_pb2.RangeRequest, context: grpc.aio.ServicerContext
+    ) -> analytics_pb2.ThroughputResponse:
+        window = self._window(request)
+        rows = await self.usage.throughput(window)
+        return analytics_pb2.ThroughputResponse(
+            rows=[_message(analytics_pb2.ThroughputRow, row) for row in rows],
+            since=_timestamp(window.since),
+            until=_timestamp(window.until),
+            bucket=window.bucket,
+        )
+
+    async def Latency(
+        self, request: analytics_pb2.RangeRequest, context: grpc.aio.ServicerContext
+    ) -> analytics_pb2.LatencyResponse:
+        window = self._window(request)
+        rows = await self.usage.latency(window)
+        return analytics_pb2.LatencyResponse(
+            rows=[_message(analytics_pb2.LatencyRow, row) for row in rows],
+            since=_timestamp(window.since),
+            until=_timestamp(window.until),
+            bucket=window.bucket,
+        )
+
+    async def Failures(
+        self, request: analytics_pb2.RangeRequest, context: grpc.aio.ServicerContext
+    ) -> analytics_pb2.FailuresResponse:
+        window = self._window(request)
+        rows = await self.usage.failures(window)
+        return analytics_pb2.FailuresResponse(
+            rows=[_message(analytics_pb2.FailureRow, row) for row in rows],
+            since=_timestamp(window.since),
+            until=_timestamp(window.until),
+        )
+
+    async def RenderReport(
+        self, request: analytics_pb2.RenderReportRequest, context: grpc.aio.ServicerContext
+    ) -> analytics_pb2.RenderedReport:
+        rendered = await self.renderer.render(self._window(request.range), request.format, request.dataset)
+        return _rendered(rendered)
+
+    async def ListReports(
+        self, request: analytics_pb2.ListReportsRequest, context: grpc.aio.ServicerContext
+    ) -> analytics_pb2.ListReportsResponse:
+        limit = min(request.limit or self.max_report_list, self.max_report_list)
+        rows = await self._store().list(request.tenant_id or None, limit)
+        for row in rows:
+            row.pop("blob_key")
+        return analytics_pb2.ListReportsResponse(
+            reports=[_message(analytics_pb2.StoredReport, r) for r in rows]
+        )
+
+    async def GetReport(
+        self, request: analytics_pb2.GetReportRequest, context: grpc.aio.ServicerContext
+    ) -> analytics_pb2.RenderedReport:
+        return _rendered(await self._store().get(request.tenant_id or None, request.id))
+
+    def _store(self) -> ReportStore:
+        if self.reports is None:
+            raise FailedPrecondition("this analytics server has no report store configured")
+        return self.reports
+
+
+def _rendered(rendered: Rendered) -> analytics_pb2.RenderedReport:
+    return analytics_pb2.RenderedReport(
+        filename=rendered.filename, content_type=rendered.content_type, content=rendered.content
+    )

@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from nats.js.errors import NotFoundError
@@ -22,17 +23,22 @@ STREAM = "CLIPSIFT_JOBS"
 MIGRATIONS = "analytics_svc.migrations"
 
 
-def analytics_settings(nats_url: str, database_url: str) -> AnalyticsSettings:
+def analytics_settings(nats_url: str, database_url: str, blob_dir: Path) -> AnalyticsSettings:
     return AnalyticsSettings(
-        nats_url=nats_url, database_url=database_url, grpc_port=0, grpc_host="127.0.0.1", grpc_grace_seconds=0
+        nats_url=nats_url,
+        database_url=database_url,
+        blob_dir=blob_dir,
+        grpc_port=0,
+        grpc_host="127.0.0.1",
+        grpc_grace_seconds=0,
     )
 
 
 @pytest.fixture
-async def pool(database_url: str, nats_url: str) -> AsyncIterator[AsyncConnectionPool]:
+async def pool(database_url: str, nats_url: str, tmp_path: Path) -> AsyncIterator[AsyncConnectionPool]:
     """A pool on a fresh database with the analytics migrations applied."""
-    assert await migrate(database_url, "analytics", MIGRATIONS) == [1]
-    opened = await open_pool(analytics_settings(nats_url, database_url))
+    assert await migrate(database_url, "analytics", MIGRATIONS) == [1, 2]
+    opened = await open_pool(analytics_settings(nats_url, database_url, tmp_path))
     yield opened
     await opened.close()
 

@@ -29,10 +29,15 @@ MAR = datetime(2026, 3, 10, tzinfo=UTC)
 
 @pytest.fixture
 async def stub(
-    pool, nats_url: str, database_url: str
+    pool, nats_url: str, database_url: str, tmp_path
 ) -> AsyncIterator[analytics_pb2_grpc.AnalyticsServiceStub]:
     settings = AnalyticsSettings(
-        nats_url=nats_url, database_url=database_url, grpc_port=0, grpc_host="127.0.0.1", grpc_grace_seconds=0
+        nats_url=nats_url,
+        database_url=database_url,
+        blob_dir=tmp_path,
+        grpc_port=0,
+        grpc_host="127.0.0.1",
+        grpc_grace_seconds=0,
     )
     server = GrpcServer(
         settings,

@@ -26,6 +26,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from analytics_svc.ingest import EventIngester
 from analytics_svc.queries import EventQueries
+from analytics_svc.report_store import ReportStore
 from analytics_svc.servicer import AnalyticsServicer
 from analytics_svc.settings import AnalyticsSettings
 from clipsift.analytics.v1 import analytics_pb2_grpc
@@ -233,6 +234,7 @@ async def platform(
     analytics_settings = AnalyticsSettings(
         nats_url=nats_url,
         database_url=database_url,
+        blob_dir=blob_dir,
         grpc_port=0,
         grpc_host="127.0.0.1",
         grpc_grace_seconds=0,
@@ -245,7 +247,11 @@ async def platform(
         [
             ServiceBinding(
                 analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server,
-                AnalyticsServicer(EventQueries(analytics_pool)),
+                AnalyticsServicer(
+                    EventQueries(analytics_pool),
+                    reports=ReportStore(analytics_pool, LocalBlobStore(blob_dir)),
+                    max_buckets=analytics_settings.max_buckets,
+                ),
                 "clipsift.analytics.v1.AnalyticsService",
             )
         ],

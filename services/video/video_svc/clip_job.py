@@ -362,4 +362,6 @@ def _summary(manifest: Mapping[str, Any]) -> dict[str, Any]:
         "result_key": manifest_key(manifest["job_id"]),
         "best_score": max((c["score"]["total"] for c in manifest["clips"]), default=0.0),
         "duration": manifest["source"]["duration"],
+        # Usage analytics sums this across job kinds.
+        "media_seconds": manifest["source"]["duration"],
     }

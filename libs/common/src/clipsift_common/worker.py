@@ -60,6 +60,9 @@ class JobContext:
         self._trace_context = otel_context.get_current()
         self._open_step: tuple[str, float, Span] | None = None
         self._steps_seen: set[str] = set()
+        # Progress events carry the time since this attempt started, so analytics can time each step
+        # without trusting two machines' clocks or counting the time the job waited in the queue.
+        self._attempt_started = time.perf_counter()
 
     @property
     def job_id(self) -> str:
@@ -104,6 +107,7 @@ class JobContext:
                 progress=fraction,
                 step=step,
                 message=message,
+                payload={"elapsed_seconds": round(time.perf_counter() - self._attempt_started, 3)},
             ),
             self._trace_context,
         )

@@ -1,12 +1,17 @@
-"""Analytics queries, answered by the analytics service."""
+"""Analytics queries and reports, answered by the analytics service.
+
+Every endpoint is scoped to the caller's tenant. Admin keys (``clipsift keys create --admin``) may
+name another tenant with ``tenant=`` or every tenant with ``tenant=*``; other keys get 403 for that.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from google.protobuf import json_format
+from google.protobuf.message import Message
 
 from clipsift.analytics.v1 import analytics_pb2, analytics_pb2_grpc
 
@@ -14,33 +19,95 @@ from ..auth import Principal, authenticate
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
 
+Since = Annotated[
+    datetime | None, Query(description="ISO 8601 with a timezone, inclusive; default until - 7 days")
+]
+Until = Annotated[datetime | None, Query(description="ISO 8601 with a timezone, exclusive; default now")]
+Bucket = Annotated[
+    Literal["hour", "day", "week", "month", "all"],
+    Query(description="time bucket (UTC); 'all' gives one bucket for the whole range"),
+]
+Kind = Annotated[str | None, Query(max_length=64, description="only jobs of this kind (clip, dedup, ...)")]
+Tenant = Annotated[
+    str | None, Query(max_length=63, description="admin keys only: another tenant, or '*' for all")
+]
+
+
+def scope(principal: Principal, tenant: str | None) -> str:
+    """The tenant a query may see: the caller's own, or for admin keys the one named ('' = all)."""
+    if tenant is None or tenant == principal.tenant_id:
+        return principal.tenant_id
+    if not principal.is_admin:
+        raise HTTPException(403, "only admin keys may query another tenant")
+    return "" if tenant == "*" else tenant
+
+
+def _set_time(message: Any, field: str, value: datetime | None) -> None:
+    if value is None:
+        return
+    if value.tzinfo is None:
+        raise HTTPException(400, f"{field} needs a timezone, e.g. 2026-01-01T00:00:00Z")
+    getattr(message, field).FromDatetime(value)
+
+
+def _range(
+    principal: Principal,
+    tenant: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    bucket: str,
+    kind: str | None,
+) -> analytics_pb2.RangeRequest:
+    request = analytics_pb2.RangeRequest(
+        tenant_id=scope(principal, tenant), bucket=bucket, job_kind=kind or ""
+    )
+    _set_time(request, "since", since)
+    _set_time(request, "until", until)
+    return request
+
+
+def as_json(message: Message) -> dict[str, Any]:
+    """A message as JSON the REST API speaks: numbers as numbers (not proto3's int64 strings),
+    timestamps as ISO 8601 UTC, every field present."""
+    result: dict[str, Any] = {}
+    for field in message.DESCRIPTOR.fields:
+        value = getattr(message, field.name)
+        if field.message_type is not None and field.message_type.full_name == "google.protobuf.Timestamp":
+            result[field.name] = (
+                value.ToDatetime(tzinfo=UTC).isoformat() if message.HasField(field.name) else None
+            )
+        elif field.message_type is not None and field.is_repeated:
+            result[field.name] = [as_json(item) for item in value]
+        elif field.message_type is not None:
+            result[field.name] = as_json(value)
+        else:
+            result[field.name] = value
+    return result
+
+
+async def _call(request: Request, method: str, message: Any) -> Any:
+    client = request.app.state.analytics
+    stub = analytics_pb2_grpc.AnalyticsServiceStub(client.channel)
+    return await client.call(getattr(stub, method), message)
+
 
 @router.get("/summary")
 async def summary(
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
-    since: Annotated[datetime | None, Query(description="ISO 8601, inclusive")] = None,
-    until: Annotated[datetime | None, Query(description="ISO 8601, exclusive")] = None,
-    kind: Annotated[str | None, Query(max_length=64)] = None,
+    since: Since = None,
+    until: Until = None,
+    kind: Kind = None,
     status: Annotated[Literal["requested", "running", "completed", "failed"] | None, Query()] = None,
-    tenant: Annotated[
-        str | None, Query(description="Admin keys only: another tenant, or '*' for all")
-    ] = None,
+    tenant: Tenant = None,
 ) -> dict[str, Any]:
     """Jobs and events grouped by kind and status for the caller's tenant over a time range."""
-    tenant_id = principal.tenant_id
-    if tenant is not None and tenant != principal.tenant_id:
-        if not principal.is_admin:
-            raise HTTPException(403, "only admin keys may query another tenant")
-        tenant_id = "" if tenant == "*" else tenant
-    query = analytics_pb2.SummaryRequest(tenant_id=tenant_id, job_kind=kind or "", status=status or "")
-    for field, value in (("since", since), ("until", until)):
-        if value is not None:
-            if value.tzinfo is None:
-                raise HTTPException(400, f"{field} needs a timezone, e.g. 2026-01-01T00:00:00Z")
-            getattr(query, field).FromDatetime(value)
-    client = request.app.state.analytics
-    reply = await client.call(analytics_pb2_grpc.AnalyticsServiceStub(client.channel).Summary, query)
+    query = analytics_pb2.SummaryRequest(
+        tenant_id=scope(principal, tenant), job_kind=kind or "", status=status or ""
+    )
+    _set_time(query, "since", since)
+    _set_time(query, "until", until)
+    reply = await _call(request, "Summary", query)
     result = json_format.MessageToDict(
         reply, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
     )
@@ -49,3 +116,120 @@ async def summary(
         row["jobs"], row["events"] = int(row["jobs"]), int(row["events"])
     result["total_jobs"], result["total_events"] = int(result["total_jobs"]), int(result["total_events"])
     return result
+
+
+@router.get("/usage")
+async def usage(
+    request: Request,
+    principal: Annotated[Principal, Depends(authenticate)],
+    since: Since = None,
+    until: Until = None,
+    bucket: Bucket = "day",
+    kind: Kind = None,
+    tenant: Tenant = None,
+) -> dict[str, Any]:
+    """Per tenant and bucket: jobs finished, completed and failed, media seconds processed,
+    documents scanned and clips produced (jobs count in the bucket in which they finished)."""
+    return as_json(await _call(request, "Usage", _range(principal, tenant, since, until, bucket, kind)))
+
+
+@router.get("/throughput")
+async def throughput(
+    request: Request,
+    principal: Annotated[Principal, Depends(authenticate)],
+    since: Since = None,
+    until: Until = None,
+    bucket: Bucket = "day",
+    kind: Kind = None,
+    tenant: Tenant = None,
+) -> dict[str, Any]:
+    """Per bucket and job kind: jobs completed and failed, and jobs, media seconds and documents per hour."""
+    return as_json(await _call(request, "Throughput", _range(principal, tenant, since, until, bucket, kind)))
+
+
+@router.get("/latency")
+async def latency(
+    request: Request,
+    principal: Annotated[Principal, Depends(authenticate)],
+    since: Since = None,
+    until: Until = None,
+    bucket: Bucket = "day",
+    kind: Kind = None,
+    tenant: Tenant = None,
+) -> dict[str, Any]:
+    """Per bucket, job kind and step: p50/p90/p99, mean and max seconds; steps 'queue' and 'total'
+    time completed jobs from creation to pick-up and to completion."""
+    return as_json(await _call(request, "Latency", _range(principal, tenant, since, until, bucket, kind)))
+
+
+@router.get("/failures")
+async def failures(
+    request: Request,
+    principal: Annotated[Principal, Depends(authenticate)],
+    since: Since = None,
+    until: Until = None,
+    kind: Kind = None,
+    tenant: Tenant = None,
+) -> dict[str, Any]:
+    """Failed jobs grouped by kind and reason (numbers and quoted values masked), most frequent first."""
+    return as_json(await _call(request, "Failures", _range(principal, tenant, since, until, "all", kind)))
+
+
+def _download(report: analytics_pb2.RenderedReport) -> Response:
+    return Response(
+        report.content,
+        media_type=report.content_type,
+        headers={"Content-Disposition": f'attachment; filename="{report.filename}"'},
+    )
+
+
+@router.get("/report", response_class=Response)
+async def report(
+    request: Request,
+    principal: Annotated[Principal, Depends(authenticate)],
+    format: Annotated[
+        Literal["csv", "html"], Query(description="csv: one dataset; html: every dataset with charts")
+    ],
+    dataset: Annotated[
+        Literal["usage", "throughput", "latency", "failures"] | None,
+        Query(description="csv only; default usage"),
+    ] = None,
+    since: Since = None,
+    until: Until = None,
+    bucket: Bucket = "day",
+    kind: Kind = None,
+    tenant: Tenant = None,
+) -> Response:
+    """A report rendered now, as a download."""
+    query = analytics_pb2.RenderReportRequest(
+        range=_range(principal, tenant, since, until, bucket, kind), format=format, dataset=dataset or ""
+    )
+    return _download(await _call(request, "RenderReport", query))
+
+
+@router.get("/reports")
+async def reports(
+    request: Request,
+    principal: Annotated[Principal, Depends(authenticate)],
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    tenant: Tenant = None,
+) -> dict[str, Any]:
+    """Scheduled reports stored for the caller's tenant, newest first (admins: tenant=* for all,
+    the all-tenant reports included, which carry an empty tenant_id)."""
+    query = analytics_pb2.ListReportsRequest(tenant_id=scope(principal, tenant), limit=limit)
+    reply = await _call(request, "ListReports", query)
+    listed = as_json(reply)
+    for item in listed["reports"]:
+        item["url"] = str(request.url_for("download_report", report_id=item["id"]))
+    return listed
+
+
+@router.get("/reports/{report_id}", response_class=Response, name="download_report")
+async def download_report(
+    request: Request, principal: Annotated[Principal, Depends(authenticate)], report_id: str
+) -> Response:
+    """One stored report; another tenant's report is a 404 (admins may fetch any)."""
+    query = analytics_pb2.GetReportRequest(
+        tenant_id="" if principal.is_admin else principal.tenant_id, id=report_id
+    )
+    return _download(await _call(request, "GetReport", query))

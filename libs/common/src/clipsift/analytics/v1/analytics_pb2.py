@@ -25,25 +25,55 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%clipsift/analytics/v1/analytics.proto\x12\x15\x63lipsift.analytics.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9b\x01\n\x0eSummaryRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x10\n\x08job_kind\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12)\n\x05since\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"_\n\nSummaryRow\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x10\n\x08job_kind\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x0c\n\x04jobs\x18\x04 \x01(\x04\x12\x0e\n\x06\x65vents\x18\x05 \x01(\x04\"l\n\x0fSummaryResponse\x12/\n\x04rows\x18\x01 \x03(\x0b\x32!.clipsift.analytics.v1.SummaryRow\x12\x12\n\ntotal_jobs\x18\x02 \x01(\x04\x12\x14\n\x0ctotal_events\x18\x03 \x01(\x04\"5\n\x10JobEventsRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\"\x8f\x01\n\x0bStoredEvent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x10\n\x08progress\x18\x03 \x01(\x01\x12\x0c\n\x04step\x18\x04 \x01(\t\x12\x0f\n\x07message\x18\x05 \x01(\t\x12/\n\x0boccurred_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"G\n\x11JobEventsResponse\x12\x32\n\x06\x65vents\x18\x01 \x03(\x0b\x32\".clipsift.analytics.v1.StoredEvent2\xcc\x01\n\x10\x41nalyticsService\x12X\n\x07Summary\x12%.clipsift.analytics.v1.SummaryRequest\x1a&.clipsift.analytics.v1.SummaryResponse\x12^\n\tJobEvents\x12\'.clipsift.analytics.v1.JobEventsRequest\x1a(.clipsift.analytics.v1.JobEventsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%clipsift/analytics/v1/analytics.proto\x12\x15\x63lipsift.analytics.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x99\x01\n\x0cRangeRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12)\n\x05since\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x62ucket\x18\x04 \x01(\t\x12\x10\n\x08job_kind\x18\x05 \x01(\t\"\xc6\x01\n\x08UsageRow\x12*\n\x06\x62ucket\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x15\n\rjobs_finished\x18\x03 \x01(\x04\x12\x16\n\x0ejobs_completed\x18\x04 \x01(\x04\x12\x13\n\x0bjobs_failed\x18\x05 \x01(\x04\x12\x15\n\rmedia_seconds\x18\x06 \x01(\x01\x12\x11\n\tdocuments\x18\x07 \x01(\x04\x12\r\n\x05\x63lips\x18\x08 \x01(\x04\"\xa4\x01\n\rUsageResponse\x12-\n\x04rows\x18\x01 \x03(\x0b\x32\x1f.clipsift.analytics.v1.UsageRow\x12)\n\x05since\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x62ucket\x18\x04 \x01(\t\"\xcd\x01\n\rThroughputRow\x12*\n\x06\x62ucket\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08job_kind\x18\x02 \x01(\t\x12\x16\n\x0ejobs_completed\x18\x03 \x01(\x04\x12\x13\n\x0bjobs_failed\x18\x04 \x01(\x04\x12\x15\n\rjobs_per_hour\x18\x05 \x01(\x01\x12\x1e\n\x16media_seconds_per_hour\x18\x06 \x01(\x01\x12\x1a\n\x12\x64ocuments_per_hour\x18\x07 \x01(\x01\"\xae\x01\n\x12ThroughputResponse\x12\x32\n\x04rows\x18\x01 \x03(\x0b\x32$.clipsift.analytics.v1.ThroughputRow\x12)\n\x05since\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x62ucket\x18\x04 \x01(\t\"\xd3\x01\n\nLatencyRow\x12*\n\x06\x62ucket\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08job_kind\x18\x02 \x01(\t\x12\x0c\n\x04step\x18\x03 \x01(\t\x12\x0f\n\x07samples\x18\x04 \x01(\x04\x12\x13\n\x0bp50_seconds\x18\x05 \x01(\x01\x12\x13\n\x0bp90_seconds\x18\x06 \x01(\x01\x12\x13\n\x0bp99_seconds\x18\x07 \x01(\x01\x12\x14\n\x0cmean_seconds\x18\x08 \x01(\x01\x12\x13\n\x0bmax_seconds\x18\t \x01(\x01\"\xa8\x01\n\x0fLatencyResponse\x12/\n\x04rows\x18\x01 \x03(\x0b\x32!.clipsift.analytics.v1.LatencyRow\x12)\n\x05since\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x62ucket\x18\x04 \x01(\t\"\x9c\x01\n\nFailureRow\x12\x10\n\x08job_kind\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0c\n\x04jobs\x18\x03 \x01(\x04\x12-\n\tlast_seen\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x65xample_job_id\x18\x05 \x01(\t\x12\x17\n\x0f\x65xample_message\x18\x06 \x01(\t\"\x99\x01\n\x10\x46\x61iluresResponse\x12/\n\x04rows\x18\x01 \x03(\x0b\x32!.clipsift.analytics.v1.FailureRow\x12)\n\x05since\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"j\n\x13RenderReportRequest\x12\x32\n\x05range\x18\x01 \x01(\x0b\x32#.clipsift.analytics.v1.RangeRequest\x12\x0e\n\x06\x66ormat\x18\x02 \x01(\t\x12\x0f\n\x07\x64\x61taset\x18\x03 \x01(\t\"I\n\x0eRenderedReport\x12\x10\n\x08\x66ilename\x18\x01 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x03 \x01(\x0c\"\xe3\x01\n\x0cStoredReport\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x30\n\x0cperiod_start\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nperiod_end\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x66ormat\x18\x05 \x01(\t\x12\x12\n\nsize_bytes\x18\x06 \x01(\x04\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"6\n\x12ListReportsRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\r\"K\n\x13ListReportsResponse\x12\x34\n\x07reports\x18\x01 \x03(\x0b\x32#.clipsift.analytics.v1.StoredReport\"1\n\x10GetReportRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\"\x9b\x01\n\x0eSummaryRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x10\n\x08job_kind\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12)\n\x05since\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"_\n\nSummaryRow\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x10\n\x08job_kind\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x0c\n\x04jobs\x18\x04 \x01(\x04\x12\x0e\n\x06\x65vents\x18\x05 \x01(\x04\"l\n\x0fSummaryResponse\x12/\n\x04rows\x18\x01 \x03(\x0b\x32!.clipsift.analytics.v1.SummaryRow\x12\x12\n\ntotal_jobs\x18\x02 \x01(\x04\x12\x14\n\x0ctotal_events\x18\x03 \x01(\x04\"5\n\x10JobEventsRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\"\x8f\x01\n\x0bStoredEvent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x10\n\x08progress\x18\x03 \x01(\x01\x12\x0c\n\x04step\x18\x04 \x01(\t\x12\x0f\n\x07message\x18\x05 \x01(\t\x12/\n\x0boccurred_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"G\n\x11JobEventsResponse\x12\x32\n\x06\x65vents\x18\x01 \x03(\x0b\x32\".clipsift.analytics.v1.StoredEvent2\xd6\x06\n\x10\x41nalyticsService\x12X\n\x07Summary\x12%.clipsift.analytics.v1.SummaryRequest\x1a&.clipsift.analytics.v1.SummaryResponse\x12^\n\tJobEvents\x12\'.clipsift.analytics.v1.JobEventsRequest\x1a(.clipsift.analytics.v1.JobEventsResponse\x12R\n\x05Usage\x12#.clipsift.analytics.v1.RangeRequest\x1a$.clipsift.analytics.v1.UsageResponse\x12\\\n\nThroughput\x12#.clipsift.analytics.v1.RangeRequest\x1a).clipsift.analytics.v1.ThroughputResponse\x12V\n\x07Latency\x12#.clipsift.analytics.v1.RangeRequest\x1a&.clipsift.analytics.v1.LatencyResponse\x12X\n\x08\x46\x61ilures\x12#.clipsift.analytics.v1.RangeRequest\x1a\'.clipsift.analytics.v1.FailuresResponse\x12\x61\n\x0cRenderReport\x12*.clipsift.analytics.v1.RenderReportRequest\x1a%.clipsift.analytics.v1.RenderedReport\x12\x64\n\x0bListReports\x12).clipsift.analytics.v1.ListReportsRequest\x1a*.clipsift.analytics.v1.ListReportsResponse\x12[\n\tGetReport\x12\'.clipsift.analytics.v1.GetReportRequest\x1a%.clipsift.analytics.v1.RenderedReportb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'clipsift.analytics.v1.analytics_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SUMMARYREQUEST']._serialized_start=98
-  _globals['_SUMMARYREQUEST']._serialized_end=253
-  _globals['_SUMMARYROW']._serialized_start=255
-  _globals['_SUMMARYROW']._serialized_end=350
-  _globals['_SUMMARYRESPONSE']._serialized_start=352
-  _globals['_SUMMARYRESPONSE']._serialized_end=460
-  _globals['_JOBEVENTSREQUEST']._serialized_start=462
-  _globals['_JOBEVENTSREQUEST']._serialized_end=515
-  _globals['_STOREDEVENT']._serialized_start=518
-  _globals['_STOREDEVENT']._serialized_end=661
-  _globals['_JOBEVENTSRESPONSE']._serialized_start=663
-  _globals['_JOBEVENTSRESPONSE']._serialized_end=734
-  _globals['_ANALYTICSSERVICE']._serialized_start=737
-  _globals['_ANALYTICSSERVICE']._serialized_end=941
+  _globals['_RANGEREQUEST']._serialized_start=98
+  _globals['_RANGEREQUEST']._serialized_end=251
+  _globals['_USAGEROW']._serialized_start=254
+  _globals['_USAGEROW']._serialized_end=452
+  _globals['_USAGERESPONSE']._serialized_start=455
+  _globals['_USAGERESPONSE']._serialized_end=619
+  _globals['_THROUGHPUTROW']._serialized_start=622
+  _globals['_THROUGHPUTROW']._serialized_end=827
+  _globals['_THROUGHPUTRESPONSE']._serialized_start=830
+  _globals['_THROUGHPUTRESPONSE']._serialized_end=1004
+  _globals['_LATENCYROW']._serialized_start=1007
+  _globals['_LATENCYROW']._serialized_end=1218
+  _globals['_LATENCYRESPONSE']._serialized_start=1221
+  _globals['_LATENCYRESPONSE']._serialized_end=1389
+  _globals['_FAILUREROW']._serialized_start=1392
+  _globals['_FAILUREROW']._serialized_end=1548
+  _globals['_FAILURESRESPONSE']._serialized_start=1551
+  _globals['_FAILURESRESPONSE']._serialized_end=1704
+  _globals['_RENDERREPORTREQUEST']._serialized_start=1706
+  _globals['_RENDERREPORTREQUEST']._serialized_end=1812
+  _globals['_RENDEREDREPORT']._serialized_start=1814
+  _globals['_RENDEREDREPORT']._serialized_end=1887
+  _globals['_STOREDREPORT']._serialized_start=1890
+  _globals['_STOREDREPORT']._serialized_end=2117
+  _globals['_LISTREPORTSREQUEST']._serialized_start=2119
+  _globals['_LISTREPORTSREQUEST']._serialized_end=2173
+  _globals['_LISTREPORTSRESPONSE']._serialized_start=2175
+  _globals['_LISTREPORTSRESPONSE']._serialized_end=2250
+  _globals['_GETREPORTREQUEST']._serialized_start=2252
+  _globals['_GETREPORTREQUEST']._serialized_end=2301
+  _globals['_SUMMARYREQUEST']._serialized_start=2304
+  _globals['_SUMMARYREQUEST']._serialized_end=2459
+  _globals['_SUMMARYROW']._serialized_start=2461
+  _globals['_SUMMARYROW']._serialized_end=2556
+  _globals['_SUMMARYRESPONSE']._serialized_start=2558
+  _globals['_SUMMARYRESPONSE']._serialized_end=2666
+  _globals['_JOBEVENTSREQUEST']._serialized_start=2668
+  _globals['_JOBEVENTSREQUEST']._serialized_end=2721
+  _globals['_STOREDEVENT']._serialized_start=2724
+  _globals['_STOREDEVENT']._serialized_end=2867
+  _globals['_JOBEVENTSRESPONSE']._serialized_start=2869
+  _globals['_JOBEVENTSRESPONSE']._serialized_end=2940
+  _globals['_ANALYTICSSERVICE']._serialized_start=2943
+  _globals['_ANALYTICSSERVICE']._serialized_end=3797
 # @@protoc_insertion_point(module_scope)

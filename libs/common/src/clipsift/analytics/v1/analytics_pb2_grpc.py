@@ -44,6 +44,41 @@ class AnalyticsServiceStub:
                 request_serializer=clipsift_dot_analytics_dot_v1_dot_analytics__pb2.JobEventsRequest.SerializeToString,
                 response_deserializer=clipsift_dot_analytics_dot_v1_dot_analytics__pb2.JobEventsResponse.FromString,
                 _registered_method=True)
+        self.Usage = channel.unary_unary(
+                '/clipsift.analytics.v1.AnalyticsService/Usage',
+                request_serializer=clipsift_dot_analytics_dot_v1_dot_analytics__pb2.RangeRequest.SerializeToString,
+                response_deserializer=clipsift_dot_analytics_dot_v1_dot_analytics__pb2.UsageResponse.FromString,
+                _registered_method=True)
+        self.Throughput = channel.unary_unary(
+                '/clipsift.analytics.v1.AnalyticsService/Throughput',
+                request_serializer=clipsift_dot_analytics_dot_v1_dot_analytics__pb2.RangeRequest.SerializeToString,
+                response_deserializer=clipsift_dot_analytics_dot_v1_dot_analytics__pb2.ThroughputResponse.FromString,
+                _registered_method=True)
+        self.Latency = channel.unary_unary(
+                '/clipsift.analytics.v1.AnalyticsService/Latency',
+                request_serializer=clipsift_dot_analytics_dot_v1_dot_analytics__pb2.RangeRequest.SerializeToString,
+                response_deserializer=clipsift_dot_analytics_dot_v1_dot_analytics__pb2.LatencyResponse.FromString,
+                _registered_method=True)
+        self.Failures = channel.unary_unary(
+                '/clipsift.analytics.v1.AnalyticsService/Failures',
+                request_serializer=clipsift_dot_analytics_dot_v1_dot_analytics__pb2.RangeRequest.SerializeToString,
+                response_deserializer=clipsift_dot_analytics_dot_v1_dot_analytics__pb2.FailuresResponse.FromString,
+                _registered_method=True)
+        self.RenderReport = channel.unary_unary(
+                '/clipsift.analytics.v1.AnalyticsService/RenderReport',
+                request_serializer=clipsift_dot_analytics_dot_v1_dot_analytics__pb2.RenderReportRequest.SerializeToString,
+                response_deserializer=clipsift_dot_analytics_dot_v1_dot_analytics__pb2.RenderedReport.FromString,
+                _registered_method=True)
+        self.ListReports = channel.unary_unary(
+                '/clipsift.analytics.v1.AnalyticsService/ListReports',
+                request_serializer=clipsift_dot_analytics_dot_v1_dot_analytics__pb2.ListReportsRequest.SerializeToString,
+                response_deserializer=clipsift_dot_analytics_dot_v1_dot_analytics__pb2.ListReportsResponse.FromString,
+                _registered_method=True)
+        self.GetReport = channel.unary_unary(
+                '/clipsift.analytics.v1.AnalyticsService/GetReport',
+                request_serializer=clipsift_dot_analytics_dot_v1_dot_analytics__pb2.GetReportRequest.SerializeToString,
+                response_deserializer=clipsift_dot_analytics_dot_v1_dot_analytics__pb2.RenderedReport.FromString,
+                _registered_method=True)
 
 
 class AnalyticsServiceServicer:
@@ -63,6 +98,55 @@ class AnalyticsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Usage(self, request, context):
+        """Per-tenant usage per time bucket: jobs, media seconds processed, documents scanned, clips produced.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Throughput(self, request, context):
+        """Jobs finished per time bucket and job kind, with rates per hour.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Latency(self, request, context):
+        """Latency percentiles per time bucket, job kind and step (plus "queue" and "total" per job).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Failures(self, request, context):
+        """Failed jobs grouped by job kind and normalised reason.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RenderReport(self, request, context):
+        """A report over a range, rendered now: CSV of one dataset, or an HTML page with charts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListReports(self, request, context):
+        """Reports the scheduler stored in the blob store, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetReport(self, request, context):
+        """One stored report's bytes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AnalyticsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -75,6 +159,41 @@ def add_AnalyticsServiceServicer_to_server(servicer, server):
                     servicer.JobEvents,
                     request_deserializer=clipsift_dot_analytics_dot_v1_dot_analytics__pb2.JobEventsRequest.FromString,
                     response_serializer=clipsift_dot_analytics_dot_v1_dot_analytics__pb2.JobEventsResponse.SerializeToString,
+            ),
+            'Usage': grpc.unary_unary_rpc_method_handler(
+                    servicer.Usage,
+                    request_deserializer=clipsift_dot_analytics_dot_v1_dot_analytics__pb2.RangeRequest.FromString,
+                    response_serializer=clipsift_dot_analytics_dot_v1_dot_analytics__pb2.UsageResponse.SerializeToString,
+            ),
+            'Throughput': grpc.unary_unary_rpc_method_handler(
+                    servicer.Throughput,
+                    request_deserializer=clipsift_dot_analytics_dot_v1_dot_analytics__pb2.RangeRequest.FromString,
+                    response_serializer=clipsift_dot_analytics_dot_v1_dot_analytics__pb2.ThroughputResponse.SerializeToString,
+            ),
+            'Latency': grpc.unary_unary_rpc_method_handler(
+                    servicer.Latency,
+                    request_deserializer=clipsift_dot_analytics_dot_v1_dot_analytics__pb2.RangeRequest.FromString,
+                    response_serializer=clipsift_dot_analytics_dot_v1_dot_analytics__pb2.LatencyResponse.SerializeToString,
+            ),
+            'Failures': grpc.unary_unary_rpc_method_handler(
+                    servicer.Failures,
+                    request_deserializer=clipsift_dot_analytics_dot_v1_dot_analytics__pb2.RangeRequest.FromString,
+                    response_serializer=clipsift_dot_analytics_dot_v1_dot_analytics__pb2.FailuresResponse.SerializeToString,
+            ),
+            'RenderReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenderReport,
+                    request_deserializer=clipsift_dot_analytics_dot_v1_dot_analytics__pb2.RenderReportRequest.FromString,
+                    response_serializer=clipsift_dot_analytics_dot_v1_dot_analytics__pb2.RenderedReport.SerializeToString,
+            ),
+            'ListReports': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListReports,
+                    request_deserializer=clipsift_dot_analytics_dot_v1_dot_analytics__pb2.ListReportsRequest.FromString,
+                    response_serializer=clipsift_dot_analytics_dot_v1_dot_analytics__pb2.ListReportsResponse.SerializeToString,
+            ),
+            'GetReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetReport,
+                    request_deserializer=clipsift_dot_analytics_dot_v1_dot_analytics__pb2.GetReportRequest.FromString,
+                    response_serializer=clipsift_dot_analytics_dot_v1_dot_analytics__pb2.RenderedReport.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -131,6 +250,195 @@ class AnalyticsService:
             '/clipsift.analytics.v1.AnalyticsService/JobEvents',
             clipsift_dot_analytics_dot_v1_dot_analytics__pb2.JobEventsRequest.SerializeToString,
             clipsift_dot_analytics_dot_v1_dot_analytics__pb2.JobEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Usage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/clipsift.analytics.v1.AnalyticsService/Usage',
+            clipsift_dot_analytics_dot_v1_dot_analytics__pb2.RangeRequest.SerializeToString,
+            clipsift_dot_analytics_dot_v1_dot_analytics__pb2.UsageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Throughput(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/clipsift.analytics.v1.AnalyticsService/Throughput',
+            clipsift_dot_analytics_dot_v1_dot_analytics__pb2.RangeRequest.SerializeToString,
+            clipsift_dot_analytics_dot_v1_dot_analytics__pb2.ThroughputResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Latency(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/clipsift.analytics.v1.AnalyticsService/Latency',
+            clipsift_dot_analytics_dot_v1_dot_analytics__pb2.RangeRequest.SerializeToString,
+            clipsift_dot_analytics_dot_v1_dot_analytics__pb2.LatencyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Failures(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/clipsift.analytics.v1.AnalyticsService/Failures',
+            clipsift_dot_analytics_dot_v1_dot_analytics__pb2.RangeRequest.SerializeToString,
+            clipsift_dot_analytics_dot_v1_dot_analytics__pb2.FailuresResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenderReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/clipsift.analytics.v1.AnalyticsService/RenderReport',
+            clipsift_dot_analytics_dot_v1_dot_analytics__pb2.RenderReportRequest.SerializeToString,
+            clipsift_dot_analytics_dot_v1_dot_analytics__pb2.RenderedReport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListReports(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/clipsift.analytics.v1.AnalyticsService/ListReports',
+            clipsift_dot_analytics_dot_v1_dot_analytics__pb2.ListReportsRequest.SerializeToString,
+            clipsift_dot_analytics_dot_v1_dot_analytics__pb2.ListReportsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/clipsift.analytics.v1.AnalyticsService/GetReport',
+            clipsift_dot_analytics_dot_v1_dot_analytics__pb2.GetReportRequest.SerializeToString,
+            clipsift_dot_analytics_dot_v1_dot_analytics__pb2.RenderedReport.FromString,
             options,
             channel_credentials,
             insecure,
