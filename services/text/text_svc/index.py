@@ -36,8 +36,9 @@ _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _WORD = re.compile(r"\w")
 MAX_ID_CHARS = 512
 MAX_TITLE_CHARS = 2048
-# A text with more control characters than this share is binary data decoded by accident.
-_MAX_CONTROL_SHARE = 0.01
+# A text with a NUL or more control characters than this share is binary data decoded by accident
+# (man pages with backspace overstrikes stay well below it).
+_MAX_CONTROL_SHARE = 0.3
 
 
 @dataclass(frozen=True)
