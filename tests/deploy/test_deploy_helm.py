@@ -318,7 +318,7 @@ def test_network_policies_admit_only_the_architecture(k8s: SimpleNamespace) -> N
     }
     expected_egress = {
         "gateway": {"dns", "text", "analytics", "video", "port:4222", "port:5432"},
-        "text": {"dns", "port:4222"},
+        "text": {"dns", "port:4222", "port:5432"},
         "analytics": {"dns", "port:4222", "port:5432"},
         "video": {"dns", "audio", "vision", "port:4222"},
         "audio": {"dns"},

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from websockets.sync.client import connect
 
-from .conftest import Platform, stop_platform
+from .conftest import Platform, start_platform, stop_platform
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
 
@@ -194,3 +194,50 @@ def test_analytics_killed_mid_job_loses_and_duplicates_nothing(embedded_platform
     with psycopg.connect(platform.runtime["database_url"]) as conn:
         total, distinct = conn.execute("SELECT count(*), count(DISTINCT event_id) FROM job_events").fetchone()
     assert total == distinct
+
+
+def test_cli_index_survives_a_platform_restart_with_pgvector(tmp_path: Path) -> None:
+    """`clipsift index` on the embedded PostgreSQL 18 (pgvector): add, stop everything, start again
+    on the same home, and the index answers near-duplicate and semantic queries."""
+    env = {k: "" for k in ("CLIPSIFT_NATS_URL", "CLIPSIFT_DATABASE_URL")}
+    folder = tmp_path / "site"
+    folder.mkdir()
+    licences = Path("/usr/share/common-licenses")
+    for name in ("Apache-2.0", "BSD", "GPL-2"):
+        (folder / f"{name}.txt").write_text((licences / name).read_text(), encoding="utf-8")
+    (folder / "parks.txt").write_text(
+        "The city council approved a new budget for public parks and playgrounds.", encoding="utf-8"
+    )
+    probe = tmp_path / "probe.txt"
+    probe.write_text(" ".join((licences / "GPL-2").read_text().split()[5:]), encoding="utf-8")
+    paraphrase = tmp_path / "paraphrase.txt"
+    paraphrase.write_text("City officials passed funding for playgrounds and public parks.", encoding="utf-8")
+
+    first = start_platform(tmp_path / "home", env)
+    try:
+        added = first.cli("index", "add", "site", str(folder), "--semantic", "--quiet")
+        assert "index 'site': 4 added, 0 replaced, 4 documents in the index" in added.stdout
+    finally:
+        assert stop_platform(first) == 0
+    second = start_platform(tmp_path / "home", env)
+    try:
+        listed = second.cli("index", "list").stdout
+        assert listed.startswith("site  4 documents  semantic (pgvector)"), listed
+        near = second.cli("index", "query", "site", str(probe), "--json").stdout
+        assert [m["id"] for m in json.loads(near)["matches"]] == ["GPL-2.txt"]
+        close = json.loads(
+            second.cli(
+                "index",
+                "query",
+                "site",
+                str(paraphrase),
+                "--semantic",
+                "--semantic-threshold",
+                "0.5",
+                "--json",
+            ).stdout
+        )
+        assert close["vector_backend"] == "pgvector"
+        assert [m["id"] for m in close["semantic_matches"]] == ["parks.txt"]
+    finally:
+        assert stop_platform(second) == 0

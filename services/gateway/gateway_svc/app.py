@@ -18,7 +18,7 @@ from clipsift_common.grpc_client import ServiceClient
 from clipsift_common.metrics import LATENCY_BUCKETS
 from clipsift_common.telemetry import instrument_fastapi
 
-from .api import analytics, analyze, clips, compare, health, jobs, text
+from .api import analytics, analyze, clips, compare, health, indexes, jobs, text
 from .errors import install_error_handlers
 from .jobs import JobStore
 from .projector import JobProjector
@@ -79,7 +79,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     )
     install_error_handlers(app)
     instrument_fastapi(app)
-    for module in (health, text, compare, analyze, jobs, clips, analytics):
+    for module in (health, text, compare, analyze, jobs, clips, analytics, indexes):
         app.include_router(module.router)
 
     @app.middleware("http")

@@ -30,7 +30,7 @@ from analytics_svc.report_store import ReportStore
 from analytics_svc.servicer import AnalyticsServicer
 from analytics_svc.settings import AnalyticsSettings
 from clipsift.analytics.v1 import analytics_pb2_grpc
-from clipsift.text.v1 import analysis_pb2_grpc, text_pb2_grpc
+from clipsift.text.v1 import analysis_pb2_grpc, index_pb2_grpc, text_pb2_grpc
 from clipsift.video.v1 import video_pb2_grpc
 from clipsift_common.blobstore import LocalBlobStore
 from clipsift_common.db import migrate, open_pool
@@ -45,6 +45,10 @@ from text_svc.analysis_servicer import TextAnalysisServicer
 from text_svc.dedup_job import DedupJob
 from text_svc.detector import Detector
 from text_svc.embeddings import Embedder, EmbeddingModel
+from text_svc.index import TextIndex
+from text_svc.index_job import IndexJob
+from text_svc.index_servicer import IndexServicer
+from text_svc.index_setup import open_text_index
 from text_svc.minhash import lsh_params
 from text_svc.semantic import SemanticDetector
 from text_svc.servicer import TextServicer
@@ -75,13 +79,19 @@ def _text_server(
     detector: Detector,
     semantic: SemanticDetector | None = None,
     analyzer: Analyzer | None = None,
+    index: TextIndex | None = None,
 ) -> GrpcServer:
     bindings = [
         ServiceBinding(
             text_pb2_grpc.add_TextServiceServicer_to_server,
             TextServicer(detector, semantic),
             "clipsift.text.v1.TextService",
-        )
+        ),
+        ServiceBinding(
+            index_pb2_grpc.add_IndexServiceServicer_to_server,
+            IndexServicer(index),
+            "clipsift.text.v1.IndexService",
+        ),
     ]
     if analyzer is not None:  # the text process serves analysis beside TextService, as in production
         bindings.append(
@@ -108,6 +118,7 @@ class Platform:
     keys: dict[str, str] = field(default_factory=dict)
     semantic: SemanticDetector | None = None
     analyzer: Analyzer | None = None
+    index: TextIndex | None = None
 
     def auth(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[who]}"}
@@ -123,6 +134,7 @@ class Platform:
             self.detector,
             self.semantic,
             self.analyzer,
+            self.index,
         )
         await self.text_server.start()
         await self.text_server.set_serving()
@@ -216,13 +228,20 @@ async def platform(
     tasks: list[asyncio.Task[None]] = []
 
     text_settings = TextSettings(
-        grpc_port=0, grpc_host="127.0.0.1", grpc_grace_seconds=0, nats_url=nats_url, blob_dir=blob_dir
+        grpc_port=0,
+        grpc_host="127.0.0.1",
+        grpc_grace_seconds=0,
+        nats_url=nats_url,
+        blob_dir=blob_dir,
+        database_url=database_url,
+        db_pool_max=4,
     )
     detector = Detector(text_settings)
     embedder = Embedder(text_settings, embedding_model)
     semantic = SemanticDetector(detector, embedder)
+    index, index_pool = await open_text_index(text_settings, detector, embedder, LocalBlobStore(blob_dir))
     await asyncio.to_thread(lsh_params, text_settings.default_threshold, text_settings.num_perm)
-    text_server = _text_server(text_settings, detector, semantic, analyzer)
+    text_server = _text_server(text_settings, detector, semantic, analyzer, index)
     text_port = await text_server.start()
     await text_server.set_serving()
     if with_worker:
@@ -230,6 +249,10 @@ async def platform(
             bus, "dedup", "text-dedup", DedupJob(detector, LocalBlobStore(blob_dir)), text_settings
         )
         tasks.append(asyncio.create_task(worker.run(stop)))
+        index_worker = JobWorker(
+            bus, "index", "text-index", IndexJob(index, LocalBlobStore(blob_dir), 2), text_settings
+        )
+        tasks.append(asyncio.create_task(index_worker.run(stop)))
 
     analytics_settings = AnalyticsSettings(
         nats_url=nats_url,
@@ -322,9 +345,14 @@ async def platform(
                 keys,
                 semantic,
                 analyzer,
+                index,
             )
             # Every consumer in place before the test starts, as in a platform that is up.
-            durables = ["gateway-jobs", "analytics-events", *(["text-dedup"] if with_worker else [])]
+            durables = [
+                "gateway-jobs",
+                "analytics-events",
+                *(["text-dedup", "text-index"] if with_worker else []),
+            ]
             await _wait_for_consumers(bus, durables)
             yield platform
             # Dropping the connection ends the projector's pending fetch at once; a graceful stop
@@ -342,6 +370,7 @@ async def platform(
         await video_server.stop()
         await embedder.close()
         await analytics_pool.close()
+        await index_pool.close()
         if black_hole is not None:
             black_hole.close()
     assert not crashed, f"background task crashed: {crashed!r}"

@@ -1,10 +1,10 @@
-"""Wiring only: build settings, connect, and run the gRPC service and the dedup worker."""
+"""Wiring only: build settings, connect, and run the gRPC services and the dedup and index workers."""
 
 from __future__ import annotations
 
 import asyncio
 
-from clipsift.text.v1 import analysis_pb2_grpc, text_pb2_grpc
+from clipsift.text.v1 import analysis_pb2_grpc, index_pb2_grpc, text_pb2_grpc
 from clipsift_common.blobstore import LocalBlobStore
 from clipsift_common.events import EventBus
 from clipsift_common.grpc_server import GrpcServer, ServiceBinding, run_service
@@ -18,6 +18,10 @@ from .analysis_servicer import TextAnalysisServicer
 from .dedup_job import KIND, DedupJob
 from .detector import Detector
 from .embeddings import Embedder
+from .index_job import KIND as INDEX_KIND
+from .index_job import IndexJob
+from .index_servicer import IndexServicer
+from .index_setup import open_text_index
 from .minhash import lsh_params
 from .semantic import SemanticDetector
 from .servicer import TextServicer
@@ -28,6 +32,10 @@ async def main(settings: TextSettings) -> None:
     detector = Detector(settings)
     analyzer = Analyzer(settings)
     embedder = Embedder(settings)
+    blobs = LocalBlobStore(settings.blob_dir)
+    index, pool = None, None
+    if settings.database_url:
+        index, pool = await open_text_index(settings, detector, embedder, blobs)
     server = GrpcServer(
         settings,
         [
@@ -41,12 +49,18 @@ async def main(settings: TextSettings) -> None:
                 TextAnalysisServicer(analyzer),
                 "clipsift.text.v1.TextAnalysisService",
             ),
+            ServiceBinding(
+                index_pb2_grpc.add_IndexServiceServicer_to_server,
+                IndexServicer(index),
+                "clipsift.text.v1.IndexService",
+            ),
         ],
     )
     bus = await EventBus.from_settings(settings, name="text")
-    worker = JobWorker(
-        bus, KIND, "text-dedup", DedupJob(detector, LocalBlobStore(settings.blob_dir)), settings
-    )
+    workers = [JobWorker(bus, KIND, "text-dedup", DedupJob(detector, blobs), settings)]
+    if index is not None:
+        job = IndexJob(index, blobs, settings.index_job_batch)
+        workers.append(JobWorker(bus, INDEX_KIND, "text-index", job, settings))
 
     async def load() -> None:
         # The LSH parameter search for the default threshold takes a moment: do it before SERVING.
@@ -56,7 +70,8 @@ async def main(settings: TextSettings) -> None:
         # Analysis models (lingua, spaCy, ...) likewise: a few seconds, before SERVING.
         await asyncio.to_thread(analyzer.load)
 
-    await run_service(server, load, background=[worker.run], cleanup=[bus.close, embedder.close])
+    cleanup = [bus.close, embedder.close, *([pool.close] if pool is not None else [])]
+    await run_service(server, load, background=[w.run for w in workers], cleanup=cleanup)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from clipsift.text.v1 import text_pb2, text_pb2_grpc
 from clipsift_common.errors import Unavailable
 
 from . import html_report, semantic
-from .detector import Detector
+from .detector import Comparison, Detector
 from .minhash import DuplicateResult
 from .report import clusters_by_id, exact_groups_by_id
 from .semantic import SemanticDetector
@@ -47,32 +47,12 @@ class TextServicer(text_pb2_grpc.TextServiceServicer):
         self, request: text_pb2.CompareRequest, context: grpc.aio.ServicerContext
     ) -> text_pb2.CompareResponse:
         result = await asyncio.to_thread(self.detector.compare, request.a, request.b, request.min_words)
-        alignment = result.alignment
         page = ""
         if request.html:
             page = await asyncio.to_thread(
-                html_report.render, request.a, request.b, alignment, result.exact_jaccard
+                html_report.render, request.a, request.b, result.alignment, result.exact_jaccard
             )
-        return text_pb2.CompareResponse(
-            passages=[
-                text_pb2.Passage(
-                    a_start=p.a_start,
-                    a_end=p.a_end,
-                    b_start=p.b_start,
-                    b_end=p.b_end,
-                    words_a=p.a_word_end - p.a_word,
-                    words_b=p.b_word_end - p.b_word,
-                )
-                for p in alignment.passages
-            ],
-            coverage_a=alignment.coverage_a,
-            coverage_b=alignment.coverage_b,
-            exact_jaccard=result.exact_jaccard,
-            words_a=alignment.words_a,
-            words_b=alignment.words_b,
-            min_words=result.min_words,
-            html=page,
-        )
+        return compare_response(result, page)
 
     async def FindDuplicates(
         self, request: text_pb2.FindDuplicatesRequest, context: grpc.aio.ServicerContext
@@ -146,4 +126,29 @@ def to_response(ids: list[str], result: DuplicateResult, threshold: float) -> te
         rows=result.rows,
         exact_groups=[text_pb2.ExactGroup(**g) for g in exact_groups_by_id(ids, result)],
         exact_pairs=result.exact_pairs,
+    )
+
+
+def compare_response(result: Comparison, page: str = "") -> text_pb2.CompareResponse:
+    """The wire form of a comparison (and its HTML report, when rendered)."""
+    alignment = result.alignment
+    return text_pb2.CompareResponse(
+        passages=[
+            text_pb2.Passage(
+                a_start=p.a_start,
+                a_end=p.a_end,
+                b_start=p.b_start,
+                b_end=p.b_end,
+                words_a=p.a_word_end - p.a_word,
+                words_b=p.b_word_end - p.b_word,
+            )
+            for p in alignment.passages
+        ],
+        coverage_a=alignment.coverage_a,
+        coverage_b=alignment.coverage_b,
+        exact_jaccard=result.exact_jaccard,
+        words_a=alignment.words_a,
+        words_b=alignment.words_b,
+        min_words=result.min_words,
+        html=page,
     )

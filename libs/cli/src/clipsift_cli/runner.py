@@ -114,7 +114,7 @@ class LocalPlatform:
         self.services = [
             grpc_service("audio"),
             grpc_service("vision"),
-            grpc_service("text"),
+            grpc_service("text", DATABASE_URL=self.database_url),
             grpc_service("analytics", DATABASE_URL=self.database_url),
             grpc_service(
                 "video", AUDIO_TARGET=targets["AUDIO_TARGET"], VISION_TARGET=targets["VISION_TARGET"]

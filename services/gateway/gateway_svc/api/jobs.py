@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, WebSocket, WebSocketDisconnect
@@ -16,10 +15,9 @@ from nats.errors import TimeoutError as NatsTimeout
 from clipsift_common.events import TERMINAL_TYPES, event_to_dict, job_subject, parse_event
 
 from ..auth import Principal, authenticate, authenticate_websocket
-from ..corpus import CorpusLimits, corpus_format, write_canonical
+from ..csv_export import duplicates_csv, wants_csv
 from ..jobs import job_view
-from ..submission import queue_job
-from ..uploads import stream_to_blob
+from ..submission import submit_corpus
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
@@ -43,41 +41,12 @@ async def submit_job(
     of .txt files, ids are their paths) or ``application/jsonl`` (one ``{"id", "text"}`` per line).
     The corpus is validated completely before the job is created.
     """
-    state = request.app.state
-    settings = state.settings
-    fmt = corpus_format(request.headers.get("content-type"))
-    job_id = uuid.uuid4()
-    upload_key = f"uploads/{job_id}/corpus.{fmt}"
-    input_key = f"jobs/{job_id}/corpus.jsonl"
-    blobs = state.blobs
-    try:
-        await stream_to_blob(request, blobs, upload_key, settings.max_upload_bytes, "corpus")
-        limits = CorpusLimits(settings.max_corpus_documents, settings.max_corpus_text_bytes)
-
-        def canonicalize() -> Any:
-            with blobs.writer(input_key) as out:
-                return write_canonical(blobs.local_path(upload_key), fmt, out, limits)
-
-        stats = await asyncio.to_thread(canonicalize)
-        options: dict[str, Any] = {"input_key": input_key, "documents": stats.documents, "format": fmt}
-        if threshold is not None:
-            options["threshold"] = threshold
-        if shingle_size is not None:
-            options["shingle_size"] = shingle_size
-        return await queue_job(
-            state,
-            job_id,
-            principal.tenant_id,
-            kind,
-            options,
-            input_key,
-            f"{stats.documents} documents queued",
-        )
-    except BaseException:
-        await asyncio.to_thread(blobs.delete_prefix, f"jobs/{job_id}")
-        raise
-    finally:
-        await asyncio.to_thread(blobs.delete_prefix, f"uploads/{job_id}")
+    options: dict[str, Any] = {}
+    if threshold is not None:
+        options["threshold"] = threshold
+    if shingle_size is not None:
+        options["shingle_size"] = shingle_size
+    return await submit_corpus(request, principal.tenant_id, kind, options)
 
 
 @router.get("")
@@ -103,10 +72,21 @@ async def get_job(
 
 @router.get("/{job_id}/result")
 async def get_result(
-    job_id: str, request: Request, principal: Annotated[Principal, Depends(authenticate)]
+    job_id: str,
+    request: Request,
+    principal: Annotated[Principal, Depends(authenticate)],
+    format: Annotated[
+        Literal["json", "csv"] | None, Query(description="json, or csv for a dedup job")
+    ] = None,
 ) -> Response:
-    """The job's result document (JSON), once the job has completed."""
+    """The job's result document (JSON), once the job has completed; a dedup job's pairs as CSV
+    with ``?format=csv`` (or ``Accept: text/csv``)."""
     data = await completed_result(request, job_id, principal.tenant_id)
+    if wants_csv(request, format):
+        document = json.loads(data)
+        if "clusters" not in document:
+            raise HTTPException(400, f"job {job_id} has no CSV form (only dedup results do)")
+        return duplicates_csv(document, f"{job_id}.csv")
     return Response(
         data,
         media_type="application/json",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 from google.protobuf import json_format
 from pydantic import AfterValidator, BaseModel, Field
 
@@ -12,6 +13,7 @@ from clipsift.text.v1 import text_pb2, text_pb2_grpc
 from clipsift_common.errors import InvalidArgument, ResourceExhausted
 
 from ..auth import Principal, authenticate
+from ..csv_export import duplicates_csv, semantic_csv, wants_csv
 
 router = APIRouter(prefix="/v1/text", tags=["text"])
 
@@ -88,10 +90,16 @@ async def similarity(
     return _as_dict(reply)
 
 
-@router.post("/duplicates")
+CsvFormat = Annotated[Literal["json", "csv"] | None, Query(description="json or csv (or Accept: text/csv)")]
+
+
+@router.post("/duplicates", response_model=None)
 async def duplicates(
-    body: DuplicatesIn, request: Request, principal: Annotated[Principal, Depends(authenticate)]
-) -> dict[str, Any]:
+    body: DuplicatesIn,
+    request: Request,
+    principal: Annotated[Principal, Depends(authenticate)],
+    format: CsvFormat = None,
+) -> dict[str, Any] | Response:
     """Near-duplicate clusters among the given documents (every pair verified by exact Jaccard)."""
     _check_size(request, [d.text for d in body.documents])
     client = request.app.state.text
@@ -103,13 +111,17 @@ async def duplicates(
             options=text_pb2.ShingleOptions(shingle_size=body.shingle_size or 0),
         ),
     )
-    return _as_dict(reply)
+    result = _as_dict(reply)
+    return duplicates_csv(result, "duplicates.csv") if wants_csv(request, format) else result
 
 
-@router.post("/semantic-duplicates")
+@router.post("/semantic-duplicates", response_model=None)
 async def semantic_duplicates(
-    body: SemanticDuplicatesIn, request: Request, principal: Annotated[Principal, Depends(authenticate)]
-) -> dict[str, Any]:
+    body: SemanticDuplicatesIn,
+    request: Request,
+    principal: Annotated[Principal, Depends(authenticate)],
+    format: CsvFormat = None,
+) -> dict[str, Any] | Response:
     """Paraphrase-level duplicate clusters: documents whose sentence embeddings (all-MiniLM-L6-v2
     by default) have a cosine similarity of at least ``threshold``."""
     # 0 means "server default" on the wire, so an explicit 0 must be refused here.
@@ -124,4 +136,5 @@ async def semantic_duplicates(
             threshold=body.threshold or 0.0,
         ),
     )
-    return _as_dict(reply)
+    result = _as_dict(reply)
+    return semantic_csv(result, "semantic-duplicates.csv") if wants_csv(request, format) else result
