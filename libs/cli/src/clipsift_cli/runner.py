@@ -113,7 +113,7 @@ class LocalPlatform:
         # Inference services first: the video worker and the gateway call them.
         self.services = [
             grpc_service("audio"),
-            grpc_service("vision"),
+            grpc_service("vision", DATABASE_URL=self.database_url),  # the per-tenant image index
             grpc_service("text"),
             grpc_service("analytics", DATABASE_URL=self.database_url),
             grpc_service(
