@@ -58,9 +58,13 @@ async def gateway(
     database_url: str, nats_url: str, tmp_path: Path, vision_models_loaded: VisionModels
 ) -> AsyncIterator[Gateway]:
     loaded = vision_models_loaded
-    settings = VisionSettings(grpc_port=0, grpc_host="127.0.0.1", grpc_grace_seconds=0.2, database_url=database_url)
+    settings = VisionSettings(
+        grpc_port=0, grpc_host="127.0.0.1", grpc_grace_seconds=0.2, database_url=database_url
+    )
     await migrate(database_url, "vision", MIGRATIONS)
-    pool = await open_pool(DatabaseSettings.model_construct(database_url=database_url, db_pool_min=1, db_pool_max=2))
+    pool = await open_pool(
+        DatabaseSettings.model_construct(database_url=database_url, db_pool_min=1, db_pool_max=2)
+    )
     models = VisionModels(settings, loaded.faces, loaded.embedder, loaded.objects, loaded.reader)
     analyzer = ImageAnalyzer(settings, models)
     server = GrpcServer(
@@ -96,9 +100,13 @@ async def gateway(
     try:
         async with (
             app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test", timeout=120) as client,
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://test", timeout=120
+            ) as client,
         ):
-            keys = {tenant: await create_key(database_url, tenant, "test", False) for tenant in ("acme", "globex")}
+            keys = {
+                tenant: await create_key(database_url, tenant, "test", False) for tenant in ("acme", "globex")
+            }
             yield Gateway(client, keys)
             await app.state.bus.nc.close()
     finally:
@@ -163,11 +171,15 @@ async def test_duplicates_among_uploads_with_per_hash_distances(gateway: Gateway
     height, width = coffee.shape[:2]
     named = {
         "coffee.jpg": _jpeg(coffee),
-        "coffee-small.jpg": _jpeg(cv2.resize(coffee, (width // 3, height // 3), interpolation=cv2.INTER_AREA), 60),
+        "coffee-small.jpg": _jpeg(
+            cv2.resize(coffee, (width // 3, height // 3), interpolation=cv2.INTER_AREA), 60
+        ),
         "coffee-mirror.jpg": _jpeg(np.ascontiguousarray(coffee[:, ::-1])),
         "rocket.jpg": _jpeg(data.rocket()),
     }
-    reply = await gateway.client.post("/v1/images/duplicates", files=_files(named), headers=gateway.auth("acme"))
+    reply = await gateway.client.post(
+        "/v1/images/duplicates", files=_files(named), headers=gateway.auth("acme")
+    )
     assert reply.status_code == 200, reply.text
     body = reply.json()
     assert body["images"] == 4
@@ -175,23 +187,96 @@ async def test_duplicates_among_uploads_with_per_hash_distances(gateway: Gateway
     assert sorted(cluster["image_ids"]) == ["coffee-mirror.jpg", "coffee-small.jpg", "coffee.jpg"]
     for pair in cluster["pairs"]:
         evidence = pair["evidence"]
-        assert {"phash_distance", "dhash_distance", "whash_distance", "mirrored", "similarity", "rule"} <= set(evidence)
+        assert {
+            "phash_distance",
+            "dhash_distance",
+            "whash_distance",
+            "mirrored",
+            "similarity",
+            "rule",
+        } <= set(evidence)
     mirror = next(p for p in cluster["pairs"] if {p["a"], p["b"]} == {"coffee.jpg", "coffee-mirror.jpg"})
     assert mirror["evidence"]["mirrored"] is True
 
 
 async def test_index_and_query_per_tenant(gateway: Gateway) -> None:
     originals = {"coffee.jpg": _jpeg(data.coffee()), "rocket.jpg": _jpeg(data.rocket())}
-    added = await gateway.client.post("/v1/images/index", files=_files(originals), headers=gateway.auth("acme"))
+    added = await gateway.client.post(
+        "/v1/images/index", files=_files(originals), headers=gateway.auth("acme")
+    )
     assert added.status_code == 200, added.text
     assert added.json() == {"indexed": 2, "replaced": 0, "total": "2"}
     query = {"file": ("q.jpg", _jpeg(data.rocket(), 40), "image/jpeg")}
     found = await gateway.client.post("/v1/images/index/query", files=query, headers=gateway.auth("acme"))
     assert found.status_code == 200, found.text
     assert [m["image_id"] for m in found.json()["matches"]] == ["rocket.jpg"]
-    elsewhere = await gateway.client.post("/v1/images/index/query", files=query, headers=gateway.auth("globex"))
+    elsewhere = await gateway.client.post(
+        "/v1/images/index/query", files=query, headers=gateway.auth("globex")
+    )
     assert elsewhere.json()["matches"] == []
     removed = await gateway.client.delete("/v1/images/index/rocket.jpg", headers=gateway.auth("acme"))
     assert removed.status_code == 200
     again = await gateway.client.delete("/v1/images/index/rocket.jpg", headers=gateway.auth("acme"))
     assert again.status_code == 404
+
+
+@pytest.fixture
+async def live(gateway: Gateway) -> AsyncIterator[str]:
+    """The same app behind a real uvicorn server, for the synchronous CLI client."""
+    import asyncio
+    import time
+
+    import uvicorn
+
+    transport = gateway.client._transport
+    assert isinstance(transport, httpx.ASGITransport)
+    server = uvicorn.Server(
+        uvicorn.Config(transport.app, host="127.0.0.1", port=0, lifespan="off", log_config=None)
+    )
+    task = asyncio.create_task(server.serve())
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert not task.done() and time.monotonic() < deadline, "uvicorn did not start"
+        await asyncio.sleep(0.01)
+    yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    server.should_exit = True
+    await asyncio.wait_for(task, 10)
+
+
+async def test_cli_analyze_dispatches_on_file_type_and_dedups_an_image_folder(
+    gateway: Gateway, live: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+
+    from clipsift_cli.main import build_parser
+
+    photo = tmp_path / "photo.data"  # no image suffix: recognised by its JPEG signature
+    photo.write_bytes(_jpeg(data.astronaut()))
+    folder = tmp_path / "album"
+    (folder / "nested").mkdir(parents=True)
+    coffee = data.coffee()
+    (folder / "coffee.jpg").write_bytes(_jpeg(coffee))
+    (folder / "nested" / "coffee-copy.png").write_bytes(_jpeg(coffee, 50))
+    (folder / "rocket.jpg").write_bytes(_jpeg(data.rocket()))
+    (folder / "notes.txt").write_text("not an image")
+    common = ["--gateway-url", live, "--api-key", gateway.keys["acme"]]
+
+    def run(*argv: str) -> int:
+        args = build_parser().parse_args(list(argv))
+        return int(args.func(args))
+
+    assert (
+        await asyncio.to_thread(run, "analyze", str(photo), "--features", "faces,quality,hashes", *common)
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "image        512x512 JPEG" in out
+    assert out.count("face ") == 1
+    assert "exposure ok" in out
+    assert await asyncio.to_thread(run, "dedup", "--images", str(folder), *common) == 0
+    out = capsys.readouterr().out
+    assert "1 clusters of near-duplicates among 3 images" in out
+    assert (
+        "coffee.jpg ~ nested/coffee-copy.png: pHash" in out
+        or "nested/coffee-copy.png ~ coffee.jpg: pHash" in out
+    )

@@ -6,8 +6,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 
-from clipsift.vision.v1 import analysis_pb2, duplicates_pb2, duplicates_pb2_grpc, vision_pb2
-from clipsift.vision.v1 import analysis_pb2_grpc
+from clipsift.vision.v1 import (
+    analysis_pb2,
+    analysis_pb2_grpc,
+    duplicates_pb2,
+    duplicates_pb2_grpc,
+    vision_pb2,
+)
 from clipsift_common.errors import InvalidArgument, ResourceExhausted
 
 from ..auth import Principal, authenticate
@@ -41,7 +46,9 @@ async def _read(request: Request, files: list[UploadFile]) -> list[tuple[str, by
         data = await upload.read(settings.max_image_request_bytes + 1)
         total += len(data)
         if total > settings.max_image_request_bytes:
-            raise ResourceExhausted(f"the images exceed the limit of {settings.max_image_request_bytes} bytes")
+            raise ResourceExhausted(
+                f"the images exceed the limit of {settings.max_image_request_bytes} bytes"
+            )
         out.append((upload.filename or f"file{position}", data))
     return out
 
@@ -123,7 +130,10 @@ async def find_duplicate_images(
     reply = await client.call(
         duplicates_pb2_grpc.ImageDuplicateServiceStub(client.channel).FindDuplicateImages,
         duplicates_pb2.FindDuplicateImagesRequest(
-            images=[duplicates_pb2.NamedImage(id=name, image=vision_pb2.Image(encoded=data)) for name, data in uploads],
+            images=[
+                duplicates_pb2.NamedImage(id=name, image=vision_pb2.Image(encoded=data))
+                for name, data in uploads
+            ],
             thresholds=_thresholds(max_hash_distance, min_similarity, use_embeddings),
         ),
         timeout=max(client.deadline_seconds, 1.0 * len(uploads)),
@@ -144,7 +154,10 @@ async def index_images(
         duplicates_pb2_grpc.ImageDuplicateServiceStub(client.channel).IndexImages,
         duplicates_pb2.IndexImagesRequest(
             tenant_id=principal.tenant_id,
-            images=[duplicates_pb2.NamedImage(id=name, image=vision_pb2.Image(encoded=data)) for name, data in uploads],
+            images=[
+                duplicates_pb2.NamedImage(id=name, image=vision_pb2.Image(encoded=data))
+                for name, data in uploads
+            ],
         ),
         timeout=max(client.deadline_seconds, 1.0 * len(uploads)),
     )
