@@ -236,7 +236,8 @@ async def live(gateway: Gateway) -> AsyncIterator[str]:
     task = asyncio.create_task(server.serve())
     deadline = time.monotonic() + 10
     while not server.started:
-        assert not task.done() and time.monotonic() < deadline, "uvicorn did not start"
+        assert not task.done(), "uvicorn stopped during start-up"
+        assert time.monotonic() < deadline, "uvicorn did not start"
         await asyncio.sleep(0.01)
     yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
     server.should_exit = True
