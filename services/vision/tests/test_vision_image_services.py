@@ -367,3 +367,18 @@ async def test_the_index_without_a_database_is_a_failed_precondition(
     await models.close()
     assert error.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "CLIPSIFT_VISION_DATABASE_URL" in (error.value.details() or "")
+
+
+def test_clusters_form_around_leaders_not_along_chains() -> None:
+    from vision_svc.duplicates import leader_clusters
+
+    # 0~1~2~3~4 is a chain; 2 has no more matches than 1 or 3, so the first best-connected image
+    # (1) leads 0 and 2, and 3 leads 4: no cluster holds images that only resemble each other
+    # through two bridges.
+    chain = np.zeros((6, 6), dtype=bool)
+    for i in range(4):
+        chain[i, i + 1] = chain[i + 1, i] = True
+    assert leader_clusters(chain) == [[0, 1, 2], [3, 4]]
+    star = np.zeros((4, 4), dtype=bool)
+    star[0, 1:] = star[1:, 0] = True
+    assert leader_clusters(star) == [[0, 1, 2, 3]]

@@ -53,6 +53,9 @@ class ImageAnalyzer:
         self.limits = DecodeLimits(
             settings.max_image_bytes, settings.max_image_pixels, settings.analysis_max_side
         )
+        self.signature_limits = DecodeLimits(
+            settings.max_image_bytes, settings.max_image_pixels, settings.signature_max_side
+        )
         self.quality_thresholds = QualityThresholds(
             min_sharpness=settings.min_sharpness,
             max_noise_sigma=settings.max_noise_sigma,
@@ -70,11 +73,14 @@ class ImageAnalyzer:
 
             raise ResourceExhausted(f"{count} images in one request; the limit is {limit}")
 
-    async def decode_all(self, images: list[vision_pb2.Image], labels: list[str]) -> list[DecodedImage]:
-        """Decode in threads; the first failing image in request order is the one reported."""
+    async def decode_all(
+        self, images: list[vision_pb2.Image], labels: list[str], limits: DecodeLimits | None = None
+    ) -> list[DecodedImage]:
+        """Decode in threads (within ``limits``, by default at analysis size); the first failing
+        image in request order is the one reported."""
         outcomes = await asyncio.gather(
             *(
-                asyncio.to_thread(decode_input, image, label, self.limits)
+                asyncio.to_thread(decode_input, image, label, limits or self.limits)
                 for image, label in zip(images, labels, strict=True)
             ),
             return_exceptions=True,

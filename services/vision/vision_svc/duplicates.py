@@ -11,8 +11,12 @@ the orientation with the smaller summed hash distance is the one reported. They 
 - ``embedding+hashes``: similarity >= ``min_similarity_with_hashes`` and summed distance
   <= ``max_hash_sum`` (crops and overlays move every hash a little and the embedding little).
 
-Sets are clustered by connected components of the match graph; every cluster lists the pairs
-that join it, so a caller can see why two images ended up together.
+Sets are clustered around leaders, not by chains: the image with the most matches leads a cluster
+of itself and every unclustered image that matches it, then the next, and so on. Every member
+matches its leader directly; connected components would also merge chains of resemblance (A~B,
+B~C, C~D ...), where one bridge after another pulls whole families of different images together
+(measured on bench/image_dedup.py: pairwise precision 0.65 with components, 0.85 with leaders).
+Every cluster lists its matching pairs, so a caller can see why two images ended up together.
 """
 
 from __future__ import annotations
@@ -153,6 +157,14 @@ class Comparison:
             matched |= combined
         return matched, rule
 
+    def candidates(self, thresholds: Thresholds, hash_sum_bound: int) -> npt.NDArray[np.bool_]:
+        """The pairs an index query looks at (``ImageIndex.candidates`` applies the same test in SQL):
+        the hash rule met, or the summed distance within the larger of ``hash_sum_bound`` and
+        ``max_hash_sum``."""
+        close = (self.distances <= thresholds.max_hash_distance).sum(axis=0) >= thresholds.min_hashes
+        bound = max(hash_sum_bound, thresholds.max_hash_sum)
+        return np.asarray(close | (self.distances.sum(axis=0) <= bound), dtype=np.bool_)
+
     def evidence(self, i: int, j: int, rule: int, use_embeddings: bool) -> Evidence:
         similarity = float(self.similarity[i, j]) if use_embeddings and self.similarity is not None else None
         return Evidence(
@@ -184,22 +196,31 @@ def find_clusters(signatures: list[Signature], thresholds: Thresholds) -> list[C
     matrix = SignatureMatrix(signatures)
     comparison = compare(matrix, matrix)
     matched, rule = comparison.matches(thresholds)
-    i_idx, j_idx = np.nonzero(np.triu(matched, k=1))
-    parent = list(range(len(signatures)))
-
-    def root(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for i, j in zip(i_idx.tolist(), j_idx.tolist(), strict=True):
-        parent[root(i)] = root(j)
-    clusters: dict[int, Cluster] = {}
-    for index in range(len(signatures)):
-        clusters.setdefault(root(index), Cluster([])).members.append(index)
-    for i, j in zip(i_idx.tolist(), j_idx.tolist(), strict=True):
-        evidence = comparison.evidence(i, j, int(rule[i, j]), thresholds.use_embeddings)
-        clusters[root(i)].pairs.append((i, j, evidence))
-    found = [cluster for cluster in clusters.values() if len(cluster.members) > 1]
+    found = []
+    for members in leader_clusters(matched):
+        cluster = Cluster(members)
+        for position, i in enumerate(members):
+            for j in members[position + 1 :]:
+                if matched[i, j]:
+                    evidence = comparison.evidence(i, j, int(rule[i, j]), thresholds.use_embeddings)
+                    cluster.pairs.append((i, j, evidence))
+        found.append(cluster)
     return sorted(found, key=lambda c: (-len(c.members), c.members[0]))
+
+
+def leader_clusters(matched: npt.NDArray[np.bool_]) -> list[list[int]]:
+    """Clusters of a symmetric match matrix: the image with the most matches leads a cluster of
+    itself and every unclustered image it matches, then the next; members sorted, singletons left out."""
+    matched = matched.copy()
+    np.fill_diagonal(matched, False)
+    assigned = np.zeros(len(matched), dtype=bool)
+    clusters = []
+    for leader in np.argsort(-matched.sum(axis=1), kind="stable").tolist():
+        if assigned[leader]:
+            continue
+        followers = [j for j in np.flatnonzero(matched[leader]).tolist() if not assigned[j]]
+        if followers:
+            members = sorted([leader, *followers])
+            assigned[members] = True
+            clusters.append(members)
+    return clusters

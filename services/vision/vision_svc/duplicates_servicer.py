@@ -64,7 +64,9 @@ class ImageDuplicateServicer(duplicates_pb2_grpc.ImageDuplicateServiceServicer):
         index = self._index(request.tenant_id)
         ids = _ids(list(request.images), self.settings.max_images_per_request, self.analyzer)
         decoded = await self.analyzer.decode_all(
-            [named.image for named in request.images], [f"image {name!r}" for name in ids]
+            [named.image for named in request.images],
+            [f"image {name!r}" for name in ids],
+            self.analyzer.signature_limits,
         )
         signatures = await asyncio.gather(
             *(self.analyzer.signature(image, self.thresholds.use_embeddings) for image in decoded)
@@ -82,7 +84,9 @@ class ImageDuplicateServicer(duplicates_pb2_grpc.ImageDuplicateServiceServicer):
         index = self._index(request.tenant_id)
         thresholds = self.thresholds.merged(request.thresholds)
         limit = request.limit or self.settings.default_query_limit
-        [image] = await self.analyzer.decode_all([request.image], ["the query image"])
+        [image] = await self.analyzer.decode_all(
+            [request.image], ["the query image"], self.analyzer.signature_limits
+        )
         query = await self.analyzer.signature(image, thresholds.use_embeddings)
         found, total = await index.candidates(
             request.tenant_id, query.hashes, thresholds, self.settings.index_candidate_hash_sum
@@ -124,7 +128,7 @@ class ImageDuplicateServicer(duplicates_pb2_grpc.ImageDuplicateServiceServicer):
         self, images: list[duplicates_pb2.NamedImage], ids: list[str], use_embeddings: bool
     ) -> list[Signature]:
         decoded = await self.analyzer.decode_all(
-            [named.image for named in images], [f"image {i!r}" for i in ids]
+            [named.image for named in images], [f"image {i!r}" for i in ids], self.analyzer.signature_limits
         )
         return list(
             await asyncio.gather(*(self.analyzer.signature(image, use_embeddings) for image in decoded))

@@ -88,6 +88,9 @@ class VisionSettings(ServiceSettings, GrpcServerSettings):
     # Images are decoded straight to this longest side (JPEG DCT scaling) and analysed there;
     # boxes are reported in pixels of the original.
     analysis_max_side: int = Field(default=1600, ge=64)
+    # Near-duplicate signatures need at most 224 px (embedding) and 64 px (hashes): images are
+    # decoded straight to this longest side for them, which JPEG's DCT scaling makes cheap.
+    signature_max_side: int = Field(default=256, ge=64)
     # Object detection runs at this longest side (YOLO's usual 640).
     objects_max_side: int = Field(default=640, ge=64)
     default_object_confidence: float = Field(default=0.5, gt=0.0, le=1.0)
