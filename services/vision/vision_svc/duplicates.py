@@ -158,9 +158,9 @@ class Comparison:
         return matched, rule
 
     def candidates(self, thresholds: Thresholds, hash_sum_bound: int) -> npt.NDArray[np.bool_]:
-        """The pairs an index query looks at (``ImageIndex.candidates`` applies the same test in SQL):
-        the hash rule met, or the summed distance within the larger of ``hash_sum_bound`` and
-        ``max_hash_sum``."""
+        """The pairs an index query looks at: the hash rule met, or the summed distance within the
+        larger of ``hash_sum_bound`` and ``max_hash_sum``. ``ImageIndex.candidates`` applies this
+        test in SQL in each orientation separately, which admits a superset of these pairs."""
         close = (self.distances <= thresholds.max_hash_distance).sum(axis=0) >= thresholds.min_hashes
         bound = max(hash_sum_bound, thresholds.max_hash_sum)
         return np.asarray(close | (self.distances.sum(axis=0) <= bound), dtype=np.bool_)
