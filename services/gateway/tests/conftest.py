@@ -320,6 +320,8 @@ async def platform(
         text_target=text_target,
         analytics_target=f"127.0.0.1:{analytics_port}",
         video_target=f"127.0.0.1:{video_port}",
+        # Image routes are tested against a real vision server in test_gateway_images.
+        vision_target="127.0.0.1:1",
         db_pool_max=4,
         **overrides,
     )

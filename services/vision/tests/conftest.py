@@ -8,7 +8,10 @@ import numpy.typing as npt
 import pytest
 from skimage import data
 
+from vision_svc.embedding import Embedder
 from vision_svc.faces import FaceDetector
+from vision_svc.objects import HogPeopleDetector
+from vision_svc.ocr import TextReader
 from vision_svc.settings import VisionSettings
 
 Image = npt.NDArray[np.uint8]
@@ -20,6 +23,30 @@ ASTRONAUT_FACE = (160, 40, 290, 200)
 @pytest.fixture(scope="session")
 def detector() -> FaceDetector:
     loaded = FaceDetector(VisionSettings().face_model)
+    loaded.load()
+    return loaded
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The packaged MobileNetV2 weights, loaded once per session."""
+    settings = VisionSettings()
+    loaded = Embedder(settings.embedding_model)
+    loaded.load()
+    return loaded
+
+
+@pytest.fixture(scope="session")
+def text_reader() -> TextReader:
+    """RapidOCR with its packaged models, loaded once per session."""
+    loaded = TextReader(VisionSettings().ocr_model_dir)
+    loaded.load()
+    return loaded
+
+
+@pytest.fixture(scope="session")
+def people_detector() -> HogPeopleDetector:
+    loaded = HogPeopleDetector()
     loaded.load()
     return loaded
 

@@ -22,10 +22,18 @@ class VisionServicer(vision_pb2_grpc.VisionServiceServicer):
     the single frames of many small ones batch alike.
     """
 
-    def __init__(self, settings: VisionSettings, detector: FaceDetector) -> None:
+    def __init__(
+        self,
+        settings: VisionSettings,
+        detector: FaceDetector,
+        batcher: MicroBatcher[DetectionInput, list[Face]] | None = None,
+    ) -> None:
+        """``batcher``: the detector's batcher when other services of the process share it
+        (``VisionModels.face_batcher``); without one the servicer makes and closes its own."""
         self.settings = settings
         self.detector = detector
-        self.batcher: MicroBatcher[DetectionInput, list[Face]] = MicroBatcher(
+        self._owns_batcher = batcher is None
+        self.batcher: MicroBatcher[DetectionInput, list[Face]] = batcher or MicroBatcher(
             detector.detect,
             max_batch=settings.batch_max_size,
             max_wait_ms=settings.batch_max_wait_ms,
@@ -63,8 +71,9 @@ class VisionServicer(vision_pb2_grpc.VisionServiceServicer):
         )
 
     async def close(self) -> None:
-        """Finish queued frames and stop the batcher's worker thread."""
-        await self.batcher.close()
+        """Finish queued frames and stop the batcher's worker thread (if this servicer made it)."""
+        if self._owns_batcher:
+            await self.batcher.close()
 
     def _prepare(self, image: vision_pb2.Image, index: int) -> PreparedFrame:
         return prepare(decode_frame(image, index, self.settings.max_pixels_per_frame))

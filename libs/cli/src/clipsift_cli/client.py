@@ -122,6 +122,21 @@ class Client:
             body["language"] = language
         return dict(self._check(self.http.post("/v1/text/analyze", json=body)))
 
+    def analyze_images(self, paths: list[Path], features: str | None = None) -> dict[str, Any]:
+        """Objects, text, colours, quality, faces, hashes, embedding of image files (one request)."""
+        params = {"features": features} if features else {}
+        return dict(
+            self._check(self.http.post("/v1/images/analyze", files=_image_files(paths), params=params))
+        )
+
+    def image_duplicates(self, paths: list[Path], params: dict[str, Any]) -> dict[str, Any]:
+        """Near-duplicate clusters among image files, ids relative to their common folder."""
+        return dict(
+            self._check(
+                self.http.post("/v1/images/duplicates", files=_image_files(paths), params=params, timeout=600)
+            )
+        )
+
     def submit_video(self, path: Path, options: dict[str, Any]) -> dict[str, Any]:
         """Stream the video file as the request body (never read whole into memory)."""
 
@@ -173,3 +188,16 @@ class Client:
         with connect(ws_url, additional_headers={"Authorization": f"Bearer {self.api_key}"}) as ws:
             for raw in ws:
                 yield json.loads(raw)
+
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
+
+
+def _image_files(paths: list[Path]) -> list[tuple[str, tuple[str, bytes, str]]]:
+    root = Path(os.path.commonpath([p.resolve() for p in paths])) if paths else Path()
+    root = root if root.is_dir() else root.parent
+    files = []
+    for path in paths:
+        name = str(path.resolve().relative_to(root)) if len(paths) > 1 else path.name
+        files.append(("files", (name, path.read_bytes(), "application/octet-stream")))
+    return files

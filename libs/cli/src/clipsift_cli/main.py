@@ -7,8 +7,10 @@ clipsift index add NAME PATH...     add text files to a persistent index (a job,
 clipsift index query NAME FILE      "have we published this before?": near-duplicates (and --semantic)
 clipsift index compare NAME FILE    passages a text shares with indexed documents
 clipsift index list | delete NAME   the tenant's indexes; delete one (or one document with --doc)
+clipsift dedup --images DIR         near-duplicate clusters among images, with per-hash evidence
 clipsift compare A.txt B.txt        passages two text files share (plagiarism report)
-clipsift analyze FILE               language, sentiment, keywords, readability, entities of a text
+clipsift analyze FILE               a text: language, sentiment, keywords, readability, entities;
+                                    an image: objects, text, colours, quality, faces, hashes
 clipsift job ID                     a job's status
 """
 
@@ -26,7 +28,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from .client import ApiError, Client, default_home
+from .client import IMAGE_SUFFIXES, ApiError, Client, default_home
 from .runner import LocalPlatform, RunnerConfig, run_until_signal
 
 
@@ -80,7 +82,52 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _image_paths(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        raise ApiError(f"{folder} is not a folder")
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise ApiError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) found in {folder}")
+    return files
+
+
+def cmd_dedup_images(args: argparse.Namespace) -> int:
+    client = Client.from_environment(args.gateway_url, args.api_key, args.home)
+    files = _image_paths(args.images)
+    print(f"comparing {len(files)} images ...", file=sys.stderr)
+    params: dict[str, Any] = {}
+    if args.max_hash_distance:
+        params["max_hash_distance"] = args.max_hash_distance
+    if args.hashes_only:
+        params["use_embeddings"] = "false"
+    result = client.image_duplicates(files, params)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    clusters = result["clusters"]
+    print(f"{len(clusters)} clusters of near-duplicates among {result['images']} images")
+    for number, cluster in enumerate(clusters, start=1):
+        print(f"\ncluster {number}: {len(cluster['image_ids'])} images")
+        for image_id in cluster["image_ids"]:
+            print(f"  {image_id}")
+        for pair in cluster["pairs"]:
+            e = pair["evidence"]
+            similarity = f"  similarity {e['similarity']:.3f}" if "similarity" in e else ""
+            mirrored = "  mirrored" if e["mirrored"] else ""
+            print(
+                f"    {pair['a']} ~ {pair['b']}: pHash {e['phash_distance']} dHash {e['dhash_distance']} "
+                f"wHash {e['whash_distance']}{similarity}{mirrored} ({e['rule']})"
+            )
+    return 0
+
+
 def cmd_dedup(args: argparse.Namespace) -> int:
+    if args.images is not None:
+        if args.paths:
+            raise ApiError("give either --images DIR or text paths, not both")
+        return cmd_dedup_images(args)
+    if not args.paths:
+        raise ApiError("give text files or folders, or --images DIR")
     client = Client.from_environment(args.gateway_url, args.api_key, args.home)
     count, lines = _corpus(args.paths)
     job = client.submit_corpus(lines, args.threshold)
@@ -243,7 +290,64 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _is_image(path: Path) -> bool:
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return True
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(12)
+    except OSError:
+        return False
+    signatures = (b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"BM", b"II*\x00", b"MM\x00*")
+    return head.startswith(signatures) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
+
+
+def cmd_analyze_image(args: argparse.Namespace) -> int:
+    client = Client.from_environment(args.gateway_url, args.api_key, args.home)
+    result = client.analyze_images([args.file], args.features)
+    if args.json:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+        return 0
+    image = result["images"][0]
+    print(f"image        {image['width']}x{image['height']} {image['format']}")
+    if "quality" in result["features"]:
+        q = image["quality"]
+        flags = [name for name, on in (("blurry", q["blurry"]), ("noisy", q["noisy"])) if on]
+        flags += ["low resolution"] if q["low_resolution"] else []
+        print(
+            f"quality      sharpness {q['sharpness']:.0f}, brightness {q['brightness']:.2f}, noise sigma "
+            f"{q['noise_sigma']:.1f}, {q['megapixels']:.2f} MP, exposure {q['exposure']}"
+            + (f"; {', '.join(flags)}" if flags else "")
+        )
+    if "colours" in result["features"]:
+        print("colours      " + ", ".join(f"{c['hex']} {c['fraction']:.0%}" for c in image["colours"]))
+    if "hashes" in result["features"]:
+        h = image["hashes"]
+        print(f"hashes       pHash {h['phash']}  dHash {h['dhash']}  wHash {h['whash']}")
+    if "embedding" in result["features"]:
+        print(f"embedding    {len(image['embedding'])} dimensions ({result['models']['embedding']})")
+    for face in image.get("faces", []):
+        b = face["box"]
+        print(
+            f"face         {face['confidence']:.2f} at {b['x']:.0f},{b['y']:.0f} "
+            f"{b['width']:.0f}x{b['height']:.0f}"
+        )
+    for obj in image.get("objects", []):
+        b = obj["box"]
+        print(
+            f"object       {obj['label']} {obj['confidence']:.2f} at {b['x']:.0f},{b['y']:.0f} "
+            f"{b['width']:.0f}x{b['height']:.0f}"
+        )
+    for line in image.get("text_lines", []):
+        print(f"text         {line['confidence']:.2f}  {line['text']}")
+    return 0
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
+    if not args.file.is_file():
+        raise ApiError(f"{args.file} does not exist")
+    if _is_image(args.file):
+        return cmd_analyze_image(args)
     client = Client.from_environment(args.gateway_url, args.api_key, args.home)
     result = client.analyze(_read_text(args.file), args.language)
     if args.json:
@@ -380,9 +484,15 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--api-key")
     compare.set_defaults(func=cmd_compare)
 
-    analyze = commands.add_parser("analyze", help="language, sentiment, keywords, readability, entities")
+    analyze = commands.add_parser(
+        "analyze",
+        help="analyse a text file (language, sentiment, ...) or an image (objects, text, quality, ...)",
+    )
     analyze.add_argument("file", type=Path)
-    analyze.add_argument("--language", help="ISO 639-1 code to use instead of detection")
+    analyze.add_argument("--language", help="text: ISO 639-1 code to use instead of detection")
+    analyze.add_argument(
+        "--features", help="image: comma-separated objects,text,colours,quality,faces,hashes,embedding"
+    )
     analyze.add_argument("--json", action="store_true", help="print the full result as JSON")
     analyze.add_argument("--gateway-url")
     analyze.add_argument("--api-key")
@@ -397,7 +507,10 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--api-key")
         sub.set_defaults(func=func)
         if name == "dedup":
-            sub.add_argument("paths", nargs="+", type=Path, help="text files or folders of .txt files")
+            sub.add_argument("paths", nargs="*", type=Path, help="text files or folders of .txt files")
+            sub.add_argument("--images", type=Path, help="a folder of images: near-duplicate images instead")
+            sub.add_argument("--max-hash-distance", type=int, help="images: hash bits that count as close")
+            sub.add_argument("--hashes-only", action="store_true", help="images: no embeddings (faster)")
             sub.add_argument("--threshold", type=float, help="minimum Jaccard similarity (default 0.8)")
             sub.add_argument("--json", action="store_true", help="print the full result as JSON")
             sub.add_argument("--csv", action="store_true", help="print the pairs as CSV")

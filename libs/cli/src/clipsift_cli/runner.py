@@ -113,8 +113,8 @@ class LocalPlatform:
         # Inference services first: the video worker and the gateway call them.
         self.services = [
             grpc_service("audio"),
-            grpc_service("vision"),
-            grpc_service("text", DATABASE_URL=self.database_url),
+            grpc_service("vision", DATABASE_URL=self.database_url),  # the per-tenant image index
+            grpc_service("text", DATABASE_URL=self.database_url),  # the per-tenant text index
             grpc_service("analytics", DATABASE_URL=self.database_url),
             grpc_service(
                 "video", AUDIO_TARGET=targets["AUDIO_TARGET"], VISION_TARGET=targets["VISION_TARGET"]

@@ -1,0 +1,283 @@
+"""/v1/images/*: the gateway in front of a real vision service (real models, the index in the
+same fresh PostgreSQL database), multipart uploads through httpx's ASGI transport."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data
+
+from clipsift.vision.v1 import analysis_pb2_grpc, duplicates_pb2_grpc
+from clipsift_common.db import migrate, open_pool
+from clipsift_common.grpc_server import GrpcServer, ServiceBinding
+from clipsift_common.settings import DatabaseSettings
+from gateway_svc.admin import create_key
+from gateway_svc.app import create_app
+from gateway_svc.settings import GatewaySettings
+from vision_svc.analysis import ImageAnalyzer
+from vision_svc.analysis_servicer import ImageAnalysisServicer
+from vision_svc.duplicates_servicer import ImageDuplicateServicer
+from vision_svc.index_store import MIGRATIONS, ImageIndex
+from vision_svc.models import VisionModels
+from vision_svc.settings import VisionSettings
+
+
+def _jpeg(image: np.ndarray, quality: int = 90) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(image).save(out, format="JPEG", quality=quality)
+    return out.getvalue()
+
+
+@dataclass
+class Gateway:
+    client: httpx.AsyncClient
+    keys: dict[str, str]
+
+    def auth(self, tenant: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[tenant]}"}
+
+
+@pytest.fixture(scope="module")
+def vision_models_loaded() -> VisionModels:
+    """The real models, loaded once for this module (each test gets fresh batchers around them)."""
+    models = VisionModels(VisionSettings())
+    models.load()
+    return models
+
+
+@pytest.fixture
+async def gateway(
+    database_url: str, nats_url: str, tmp_path: Path, vision_models_loaded: VisionModels
+) -> AsyncIterator[Gateway]:
+    loaded = vision_models_loaded
+    settings = VisionSettings(
+        grpc_port=0, grpc_host="127.0.0.1", grpc_grace_seconds=0.2, database_url=database_url
+    )
+    await migrate(database_url, "vision", MIGRATIONS)
+    pool = await open_pool(
+        DatabaseSettings.model_construct(database_url=database_url, db_pool_min=1, db_pool_max=2)
+    )
+    models = VisionModels(settings, loaded.faces, loaded.embedder, loaded.objects, loaded.reader)
+    analyzer = ImageAnalyzer(settings, models)
+    server = GrpcServer(
+        settings,
+        [
+            ServiceBinding(
+                analysis_pb2_grpc.add_ImageAnalysisServiceServicer_to_server,
+                ImageAnalysisServicer(analyzer),
+                "clipsift.vision.v1.ImageAnalysisService",
+            ),
+            ServiceBinding(
+                duplicates_pb2_grpc.add_ImageDuplicateServiceServicer_to_server,
+                ImageDuplicateServicer(analyzer, ImageIndex(pool)),
+                "clipsift.vision.v1.ImageDuplicateService",
+            ),
+        ],
+    )
+    port = await server.start()
+    await server.set_serving()
+    gateway_settings = GatewaySettings(
+        nats_url=nats_url,
+        database_url=database_url,
+        blob_dir=tmp_path / "blobs",
+        text_target="127.0.0.1:1",
+        analytics_target="127.0.0.1:1",
+        video_target="127.0.0.1:1",
+        vision_target=f"127.0.0.1:{port}",
+        max_image_request_bytes=3_000_000,
+        max_image_files=20,
+        db_pool_max=2,
+    )
+    app = create_app(gateway_settings)
+    try:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://test", timeout=120
+            ) as client,
+        ):
+            keys = {
+                tenant: await create_key(database_url, tenant, "test", False) for tenant in ("acme", "globex")
+            }
+            yield Gateway(client, keys)
+            await app.state.bus.nc.close()
+    finally:
+        await server.stop()
+        await models.close()
+        await pool.close()
+
+
+def _files(named: dict[str, bytes]) -> list[tuple[str, tuple[str, bytes, str]]]:
+    return [("files", (name, content, "image/jpeg")) for name, content in named.items()]
+
+
+async def test_analyze_an_uploaded_photo(gateway: Gateway) -> None:
+    reply = await gateway.client.post(
+        "/v1/images/analyze",
+        files=_files({"astronaut.jpg": _jpeg(data.astronaut())}),
+        params={"features": "faces,hashes,quality,colours"},
+        headers=gateway.auth("acme"),
+    )
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert body["features"] == ["colours", "quality", "faces", "hashes"]
+    [image] = body["images"]
+    assert image["file"] == "astronaut.jpg"
+    assert (image["width"], image["height"], image["format"]) == (512, 512, "JPEG")
+    assert len(image["faces"]) == 1
+    assert image["faces"][0]["confidence"] > 0.9
+    assert len(image["hashes"]["phash"]) == 16
+    assert image["quality"]["exposure"] == "ok"
+    assert image["colours"][0]["hex"].startswith("#")
+    assert image["embedding"] == []
+
+
+@pytest.mark.parametrize(
+    ("content", "params", "status", "message"),
+    [
+        (b"%PDF-1.4 not an image", {}, 400, "not a decodable image"),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF", {}, 400, "not a decodable image"),
+        (None, {"features": "faces,smell"}, 400, "unknown feature 'smell'"),
+        (b"x" * 3_000_001, {}, 413, "exceeds the limit"),
+    ],
+    ids=["pdf", "truncated-jpeg", "unknown-feature", "too-large"],
+)
+async def test_bad_uploads_are_4xx(
+    gateway: Gateway, content: bytes | None, params: dict[str, str], status: int, message: str
+) -> None:
+    payload = content if content is not None else _jpeg(data.coffee())
+    reply = await gateway.client.post(
+        "/v1/images/analyze", files=_files({"x.jpg": payload}), params=params, headers=gateway.auth("acme")
+    )
+    assert reply.status_code == status, reply.text
+    assert message in reply.json()["detail"]
+
+
+async def test_images_need_a_key(gateway: Gateway) -> None:
+    reply = await gateway.client.post("/v1/images/analyze", files=_files({"x.jpg": _jpeg(data.coffee())}))
+    assert reply.status_code == 401
+
+
+async def test_duplicates_among_uploads_with_per_hash_distances(gateway: Gateway) -> None:
+    coffee = data.coffee()
+    height, width = coffee.shape[:2]
+    named = {
+        "coffee.jpg": _jpeg(coffee),
+        "coffee-small.jpg": _jpeg(
+            cv2.resize(coffee, (width // 3, height // 3), interpolation=cv2.INTER_AREA), 60
+        ),
+        "coffee-mirror.jpg": _jpeg(np.ascontiguousarray(coffee[:, ::-1])),
+        "rocket.jpg": _jpeg(data.rocket()),
+    }
+    reply = await gateway.client.post(
+        "/v1/images/duplicates", files=_files(named), headers=gateway.auth("acme")
+    )
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert body["images"] == 4
+    [cluster] = body["clusters"]
+    assert sorted(cluster["image_ids"]) == ["coffee-mirror.jpg", "coffee-small.jpg", "coffee.jpg"]
+    for pair in cluster["pairs"]:
+        evidence = pair["evidence"]
+        assert {
+            "phash_distance",
+            "dhash_distance",
+            "whash_distance",
+            "mirrored",
+            "similarity",
+            "rule",
+        } <= set(evidence)
+    mirror = next(p for p in cluster["pairs"] if {p["a"], p["b"]} == {"coffee.jpg", "coffee-mirror.jpg"})
+    assert mirror["evidence"]["mirrored"] is True
+
+
+async def test_index_and_query_per_tenant(gateway: Gateway) -> None:
+    originals = {"coffee.jpg": _jpeg(data.coffee()), "rocket.jpg": _jpeg(data.rocket())}
+    added = await gateway.client.post(
+        "/v1/images/index", files=_files(originals), headers=gateway.auth("acme")
+    )
+    assert added.status_code == 200, added.text
+    assert added.json() == {"indexed": 2, "replaced": 0, "total": "2"}
+    query = {"file": ("q.jpg", _jpeg(data.rocket(), 40), "image/jpeg")}
+    found = await gateway.client.post("/v1/images/index/query", files=query, headers=gateway.auth("acme"))
+    assert found.status_code == 200, found.text
+    assert [m["image_id"] for m in found.json()["matches"]] == ["rocket.jpg"]
+    elsewhere = await gateway.client.post(
+        "/v1/images/index/query", files=query, headers=gateway.auth("globex")
+    )
+    assert elsewhere.json()["matches"] == []
+    removed = await gateway.client.delete("/v1/images/index/rocket.jpg", headers=gateway.auth("acme"))
+    assert removed.status_code == 200
+    again = await gateway.client.delete("/v1/images/index/rocket.jpg", headers=gateway.auth("acme"))
+    assert again.status_code == 404
+
+
+@pytest.fixture
+async def live(gateway: Gateway) -> AsyncIterator[str]:
+    """The same app behind a real uvicorn server, for the synchronous CLI client."""
+    import asyncio
+    import time
+
+    import uvicorn
+
+    transport = gateway.client._transport
+    assert isinstance(transport, httpx.ASGITransport)
+    server = uvicorn.Server(
+        uvicorn.Config(transport.app, host="127.0.0.1", port=0, lifespan="off", log_config=None)
+    )
+    task = asyncio.create_task(server.serve())
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert not task.done(), "uvicorn stopped during start-up"
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        await asyncio.sleep(0.01)
+    yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    server.should_exit = True
+    await asyncio.wait_for(task, 10)
+
+
+async def test_cli_analyze_dispatches_on_file_type_and_dedups_an_image_folder(
+    gateway: Gateway, live: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+
+    from clipsift_cli.main import build_parser
+
+    photo = tmp_path / "photo.data"  # no image suffix: recognised by its JPEG signature
+    photo.write_bytes(_jpeg(data.astronaut()))
+    folder = tmp_path / "album"
+    (folder / "nested").mkdir(parents=True)
+    coffee = data.coffee()
+    (folder / "coffee.jpg").write_bytes(_jpeg(coffee))
+    (folder / "nested" / "coffee-copy.png").write_bytes(_jpeg(coffee, 50))
+    (folder / "rocket.jpg").write_bytes(_jpeg(data.rocket()))
+    (folder / "notes.txt").write_text("not an image")
+    common = ["--gateway-url", live, "--api-key", gateway.keys["acme"]]
+
+    def run(*argv: str) -> int:
+        args = build_parser().parse_args(list(argv))
+        return int(args.func(args))
+
+    assert (
+        await asyncio.to_thread(run, "analyze", str(photo), "--features", "faces,quality,hashes", *common)
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "image        512x512 JPEG" in out
+    assert out.count("face ") == 1
+    assert "exposure ok" in out
+    assert await asyncio.to_thread(run, "dedup", "--images", str(folder), *common) == 0
+    out = capsys.readouterr().out
+    assert "1 clusters of near-duplicates among 3 images" in out
+    assert (
+        "coffee.jpg ~ nested/coffee-copy.png: pHash" in out
+        or "nested/coffee-copy.png ~ coffee.jpg: pHash" in out
+    )

@@ -1,0 +1,1 @@
+"""SQL migrations of the vision service (applied by clipsift_common.db.migrate)."""
