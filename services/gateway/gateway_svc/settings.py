@@ -29,6 +29,8 @@ class GatewaySettings(ServiceSettings, NatsSettings, DatabaseSettings, BlobSetti
     max_request_text_chars: int = Field(default=2_000_000, ge=1)
     max_video_upload_bytes: int = Field(default=8 * 1024**3, gt=0)
     max_video_seconds: float = Field(default=4 * 3600.0, gt=0)
+    # The browser UI at /ui (static files, same origin and keys as the API); off for API-only deployments.
+    web_ui: bool = True
 
 
 class AdminSettings(DatabaseSettings):
