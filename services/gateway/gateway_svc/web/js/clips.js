@@ -135,7 +135,7 @@ function scoreBreakdown(score) {
       h("dt", {}, COMPONENT_LABELS[name] || name.replaceAll("_", " ")),
       h("dd", {},
         h("span", { class: "bar", "aria-hidden": "true" },
-          h("span", { class: "bar-fill", style: `width: ${Math.round(value * 100)}%` })),
+          h("span", { class: "bar-fill", style: { width: `${Math.round(value * 100)}%` } })),
         h("span", { class: "figure" }, value.toFixed(2)),
         weight !== undefined ? h("span", { class: "help" }, ` weight ${formatPercent(weight)}`) : null));
   });
@@ -191,7 +191,7 @@ function clipCard(jobId, clip, rank) {
       },
     }, label));
   downloads.push(h("button", {
-    type: "button", class: "secondary", "aria-label": `Download clip ${rank} details as JSON`,
+    type: "button", class: "secondary", "aria-label": `Download clip ${rank} as JSON`,
     onclick: () => saveBlob(new Blob([JSON.stringify(clip, null, 2)], { type: "application/json" }), `${stem}.json`),
   }, "JSON"));
 

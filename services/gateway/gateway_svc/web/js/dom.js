@@ -3,7 +3,8 @@
 
 /**
  * Build an element: h("a", {href: "#x", class: "btn"}, "text", child).
- * Attributes starting with "on" become listeners; `true` sets a boolean attribute; null/false skip it.
+ * Attributes starting with "on" become listeners; `true` sets a boolean attribute; null/false skip it;
+ * `dataset` and `style` take objects.
  */
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
@@ -11,6 +12,8 @@ export function h(tag, attrs = {}, ...children) {
     if (value === null || value === undefined || value === false) continue;
     if (name.startsWith("on") && typeof value === "function") el.addEventListener(name.slice(2), value);
     else if (name === "dataset") Object.assign(el.dataset, value);
+    // Through the CSSOM: the page's CSP forbids style attributes (inline styles), not this.
+    else if (name === "style") Object.assign(el.style, value);
     else el.setAttribute(name, value === true ? "" : String(value));
   }
   append(el, children);

@@ -67,7 +67,7 @@ export function renderUsage(container, data) {
     .map((bar) => `${bar.label}: ${bar.segments.map((s) => `${s.value} ${s.status}`).join(", ")}`)
     .join("; ");
   const chart = svg("svg", {
-    viewBox: `0 0 ${WIDTH} ${height}`, role: "img", "aria-labelledby": "usage-svg-title usage-svg-desc",
+    viewBox: `0 0 ${WIDTH} ${height}`, role: "img", "aria-labelledby": "usage-svg-title", "aria-describedby": "usage-svg-desc",
     class: "usage-svg", "data-bars": data.bars.length,
   },
   svg("title", { id: "usage-svg-title" }, data.title),
