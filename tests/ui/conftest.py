@@ -39,7 +39,9 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while sync Playwright runs, its event loop is the thread's running loop,
+# and pytest-asyncio tests collected after this module could not start their own.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     if chromium_path() is None:
         pytest.skip(
@@ -49,7 +51,7 @@ def playwright() -> Iterator[Playwright]:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     browser = playwright.chromium.launch(executable_path=chromium_path(), headless=True)
     yield browser

@@ -50,6 +50,10 @@ function renderPane(pane, side, text, spans, total) {
   replace(pane, parts);
 }
 
+function reducedMotion() {
+  return window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+}
+
 /** Mark passage n as active on both sides and bring its counterpart into view. */
 function pair(n) {
   for (const mark of document.querySelectorAll(".doc-text mark.active")) mark.classList.remove("active");
@@ -57,7 +61,7 @@ function pair(n) {
     const mark = document.getElementById(`passage-${side}-${n}`);
     if (!mark) continue;
     mark.classList.add("active");
-    mark.scrollIntoView({ block: "nearest", behavior: "smooth" });
+    mark.scrollIntoView({ block: "nearest", behavior: reducedMotion() ? "auto" : "smooth" });
   }
 }
 

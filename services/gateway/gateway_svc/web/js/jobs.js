@@ -16,15 +16,16 @@ function jobRow(job) {
   const open = job.kind === "clip" && job.status !== "failed"
     ? h("a", { href: `#clips/${job.id}`, "aria-label": `Open clip job ${job.id.slice(0, 8)}` }, job.id.slice(0, 8))
     : h("code", { title: job.id }, job.id.slice(0, 8));
+  // data-label names each cell where the phone layout stacks a row into a card.
   return h("tr", { dataset: { status: job.status, id: job.id } },
-    h("td", {}, open),
-    h("td", {}, job.kind),
-    h("td", {}, h("span", { class: `badge badge-${job.status}` }, job.status)),
-    h("td", {}, h("progress", { max: "100", value: Math.round(job.progress * 100), "aria-label": `Progress of job ${job.id.slice(0, 8)}` }),
+    h("td", { "data-label": "Job" }, open),
+    h("td", { "data-label": "Kind" }, job.kind),
+    h("td", { "data-label": "Status" }, h("span", { class: `badge badge-${job.status}` }, job.status)),
+    h("td", { "data-label": "Progress" }, h("progress", { max: "100", value: Math.round(job.progress * 100), "aria-label": `Progress of job ${job.id.slice(0, 8)}` }),
       " ", h("span", { class: "figure" }, formatPercent(job.progress))),
-    h("td", { class: failed ? "job-error" : "" },
+    h("td", { class: failed ? "job-error" : "", "data-label": "Message" },
       failed ? h("strong", {}, "Error: ") : null, job.message || (job.step ? job.step.replaceAll("_", " ") : "")),
-    h("td", {}, when(job.created_at)));
+    h("td", { "data-label": "Created" }, when(job.created_at)));
 }
 
 export function setupJobs() {
