@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 
 from ..e2e.conftest import Platform
 from ..e2e.talk import SCRIPT, build_talk_video
-from .conftest import PHONE, api_json, no_horizontal_scroll, shoot, sign_in
+from .conftest import DESKTOP, PHONE, api_json, no_horizontal_scroll, shoot, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
 GALLERY_TIMEOUT_MS = 300_000
@@ -189,19 +189,22 @@ def test_clip_upload_progress_playback_and_srt_download(
     shoot(page, artifacts, "clips-gallery-phone")
 
 
+# Characters outside the Basic Multilingual Plane (🌅, 🦀) are one code point but two UTF-16 units: the
+# API's offsets count code points, so a page slicing JavaScript strings by them would misplace every
+# highlight after the first emoji.
 NEAR_A = (
-    "The harbour town wakes before dawn. Fishing boats slip out past the breakwater while the bakery "
+    "The harbour town wakes before dawn 🌅. Fishing boats slip out past the breakwater while the bakery "
     "on the quay lights its ovens, and the smell of fresh bread drifts over the water. By seven the "
-    "market stalls are up, selling mackerel, crab and the first strawberries of the season. Visitors "
+    "market stalls are up, selling mackerel, crab 🦀 and the first strawberries of the season. Visitors "
     "who arrive on the early train often say the morning light on the painted houses is the best "
     "reason to come, better than any museum or gallery in the region. In the afternoon the tide goes "
     "out and children hunt for shells among the rock pools below the old lighthouse."
 )
 # The same article lightly edited: a changed opening, one sentence rewritten, one added.
 NEAR_B = (
-    "Our little harbour town wakes before dawn. Fishing boats slip out past the breakwater while the "
+    "Our little harbour town wakes before dawn 🌅. Fishing boats slip out past the breakwater while the "
     "bakery on the quay lights its ovens, and the smell of fresh bread drifts over the water. By seven "
-    "the market stalls are up, selling mackerel, crab and the first strawberries of the season. Many "
+    "the market stalls are up, selling mackerel, crab 🦀 and the first strawberries of the season. Many "
     "visitors say the morning light is magical. In the afternoon the tide goes out and children hunt "
     "for shells among the rock pools below the old lighthouse. The café by the station stays open late."
 )
@@ -257,6 +260,10 @@ def test_two_near_duplicate_documents_are_clustered_and_compared_side_by_side(
         [docs[titles[0]], docs[titles[1]]],
     )
     assert len(report["passages"]) == len(texts_a)
+    # Exactly the passages the API located (Python slices by code points, as the offsets count).
+    assert texts_a == [docs[titles[0]][p["a_start"] : p["a_end"]] for p in report["passages"]]
+    assert texts_b == [docs[titles[1]][p["b_start"] : p["b_end"]] for p in report["passages"]]
+    assert any("🦀" in t for t in texts_a)
 
     # Keyboard: Enter on a passage jumps to its counterpart in the other document.
     first = page.locator("#pane-a mark").first
@@ -269,6 +276,15 @@ def test_two_near_duplicate_documents_are_clustered_and_compared_side_by_side(
     page.set_viewport_size(PHONE)
     assert no_horizontal_scroll(page), "the comparison scrolls sideways at phone width"
     shoot(page, artifacts, "duplicates-side-by-side-phone")
+
+    # The same documents by meaning (MiniLM embeddings): the edited article is still its original's twin.
+    page.set_viewport_size(DESKTOP)
+    page.get_by_label("Method").select_option("semantic")
+    page.get_by_label("Threshold").fill("0.8")
+    page.get_by_role("button", name="Find duplicates").click()
+    expect(clusters.first.locator(".pairs")).to_contain_text("cosine")
+    expect(clusters).to_have_count(1)
+    expect(clusters.first.locator(".members li")).to_have_text(["harbour-edited.txt", "harbour.txt"])
 
 
 def test_image_duplicates_call_the_image_endpoint(

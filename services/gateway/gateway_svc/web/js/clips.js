@@ -26,6 +26,8 @@ const COMPONENT_LABELS = {
   duration_fit: "Duration fit",
 };
 
+const RECONNECTS = 4;
+
 const DOWNLOADS = [
   ["clip.mp4", "MP4", "mp4"],
   ["clip.srt", "SRT", "srt"],
@@ -66,11 +68,13 @@ class ProgressPanel {
   constructor() {
     this.steps = new Map();
     this.announced = "";
+    this.shown = 0;
   }
 
   reset(label) {
     $("clip-progress").hidden = false;
     this.setUpload(0, 0);
+    this.shown = 0;
     this.setJob(0, "waiting");
     replace($("job-steps"));
     this.steps.clear();
@@ -85,8 +89,11 @@ class ProgressPanel {
   }
 
   setJob(fraction, text) {
-    $("job-bar").value = Math.round(fraction * 100);
-    $("job-bar").textContent = formatPercent(fraction);
+    // Never backwards: a reconnected socket replays the job's events from the first.
+    const shown = Math.max(fraction, this.shown);
+    this.shown = shown;
+    $("job-bar").value = Math.round(shown * 100);
+    $("job-bar").textContent = formatPercent(shown);
     $("job-text").textContent = text;
   }
 
@@ -113,7 +120,7 @@ class ProgressPanel {
       }
       item.dataset.state = "current";
       item.querySelector(".step-detail").textContent = event.message ? `— ${event.message}` : "";
-      this.setJob(event.progress, `${formatPercent(event.progress)} · ${stepLabel(step)}`);
+      this.setJob(event.progress, `${formatPercent(Math.max(event.progress, this.shown))} · ${stepLabel(step)}`);
       this.announce(`${stepLabel(step)}…`);
     } else if (event.type === "completed") {
       for (const item of this.steps.values()) item.dataset.state = "done";
@@ -233,9 +240,19 @@ export function setupClips() {
 
   async function follow(jobId) {
     following = jobId;
-    const last = await followJob(jobId, (event) => {
-      if (following === jobId) panel.event(event);
-    });
+    let last = null;
+    // The socket replays every event from the first, so a dropped connection is simply reopened.
+    for (let attempt = 1; !last; attempt += 1) {
+      try {
+        last = await followJob(jobId, (event) => {
+          if (following === jobId) panel.event(event);
+        });
+      } catch (failure) {
+        if (failure.status !== 0 || attempt >= RECONNECTS) throw failure;
+        panel.announce(`Connection lost; reconnecting (${attempt}/${RECONNECTS - 1})…`);
+        await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
+      }
+    }
     if (following !== jobId) return;
     if (last.type === "failed") throw new ApiError(`The job failed: ${last.message || "no reason given"}`, 0);
     await showGallery(jobId);

@@ -77,7 +77,8 @@ $("login-form").addEventListener("submit", async (event) => {
 
 $("sign-out").addEventListener("click", () => {
   session.key = null;
-  route();
+  // A fresh page: nothing of the tenant's (galleries, documents, jobs) stays on screen or in memory.
+  location.replace(location.pathname);
 });
 
 onUnauthorized((error) => {
