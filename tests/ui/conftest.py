@@ -67,6 +67,8 @@ def ui_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         "CLIPSIFT_VIDEO_OUTPUT_LONG_SIDE": "640",
         "CLIPSIFT_VIDEO_RENDER_PRESET": "ultrafast",
         "CLIPSIFT_GATEWAY_MAX_VIDEO_SECONDS": "300",
+        # Small, so that four documents are over the per-request limit and go as a corpus job.
+        "CLIPSIFT_GATEWAY_MAX_REQUEST_DOCUMENTS": "3",
     }
     platform = start_platform(tmp_path_factory.mktemp("ui") / "home", env)
     yield platform

@@ -287,6 +287,36 @@ def test_two_near_duplicate_documents_are_clustered_and_compared_side_by_side(
     expect(clusters.first.locator(".members li")).to_have_text(["harbour-edited.txt", "harbour.txt"])
 
 
+def test_a_set_over_the_request_limit_runs_as_a_dedup_job(
+    page: Page, ui_platform: Platform, tmp_path: Path, artifacts: Path
+) -> None:
+    texts = {
+        "a.txt": NEAR_A,
+        "b.txt": NEAR_B,
+        "c.txt": OTHER,
+        "d.txt": OTHER.replace("Compilers", "Interpreters"),
+    }
+    for name, text in texts.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    before = {job["id"] for job in api_json(ui_platform, "/v1/jobs")["jobs"]}
+    sign_in(page, ui_platform.runtime["api_key"])
+    page.get_by_role("link", name="Duplicates").click()
+    page.get_by_label("Text documents").set_input_files([tmp_path / name for name in texts])
+    page.get_by_label("Threshold").fill("0.3")
+    page.get_by_role("button", name="Find duplicates").click()
+    expect(page.locator("#docs-summary")).to_contain_text("2 clusters: 4 of 4 documents", timeout=60_000)
+    expect(page.locator("#docs-error")).to_be_hidden()
+    clusters = page.locator("#docs-clusters > li")
+    members = {tuple(c.locator(".members li").all_inner_texts()) for c in clusters.all()}
+    assert members == {("a.txt", "b.txt"), ("c.txt", "d.txt")}
+    new_jobs = [job for job in api_json(ui_platform, "/v1/jobs")["jobs"] if job["id"] not in before]
+    assert [(job["kind"], job["status"]) for job in new_jobs] == [("dedup", "completed")]
+    # The job's clusters are compared side by side like any others.
+    clusters.first.get_by_role("button", name=re.compile(r"^Compare")).click()
+    expect(page.locator("#pane-a mark").first).to_be_visible()
+    shoot(page, artifacts, "duplicates-corpus-job")
+
+
 def test_image_duplicates_call_the_image_endpoint(
     page: Page, ui_platform: Platform, tmp_path: Path, artifacts: Path
 ) -> None:

@@ -1,6 +1,6 @@
 // Duplicates view: clusters among uploaded documents (or images), and a side-by-side comparison.
 
-import { ApiError, api } from "./api.js";
+import { ApiError, api, followJob, upload } from "./api.js";
 import { showComparison } from "./compare.js";
 import { h, replace, showError } from "./dom.js";
 
@@ -22,6 +22,25 @@ async function readDocuments(files) {
 function similarityOf(pair) {
   if (pair.cosine !== undefined) return { label: "cosine", value: pair.cosine };
   return { label: pair.exact ? "exact copy, Jaccard" : "Jaccard", value: pair.jaccard ?? 0 };
+}
+
+/** Near-duplicate clusters of a corpus too big for one request, through a dedup job followed live. */
+async function corpusJob(documents, threshold) {
+  const status = $("docs-summary");
+  const lines = documents.map((doc) => JSON.stringify({ id: doc.id, text: doc.text })).join("\n");
+  const corpus = new Blob([lines], { type: "application/jsonl" });
+  const job = await upload(`/v1/jobs?kind=dedup&threshold=${threshold}`, corpus, (sent, total) => {
+    status.textContent = `Too many for one request: uploading as a background job (${Math.round((100 * sent) / total)}%)…`;
+  });
+  let lastStep = "";
+  const last = await followJob(job.id, (event) => {
+    if (event.step && event.step !== lastStep) {
+      lastStep = event.step;
+      status.textContent = `Background job ${job.id.slice(0, 8)}: ${event.step.replaceAll("_", " ")}…`;
+    }
+  });
+  if (last.type === "failed") throw new ApiError(`The dedup job failed: ${last.message || "no reason given"}`, 0);
+  return api(`/v1/jobs/${encodeURIComponent(job.id)}/result`);
 }
 
 /** Tabs per the ARIA pattern: arrow keys move between tabs, Tab moves into the panel. */
@@ -110,9 +129,20 @@ function setupDocuments() {
       documents = await readDocuments(files);
       const empty = documents.filter((doc) => !doc.text.trim()).map((doc) => doc.id);
       if (empty.length) throw new ApiError(`These files have no text: ${empty.join(", ")}.`, 400);
-      const path = $("docs-method").value === "semantic" ? "/v1/text/semantic-duplicates" : "/v1/text/duplicates";
+      const semantic = $("docs-method").value === "semantic";
+      const path = semantic ? "/v1/text/semantic-duplicates" : "/v1/text/duplicates";
       event.submitter && (event.submitter.disabled = true);
-      renderClusters(await api(path, { method: "POST", json: { documents, threshold } }));
+      $("docs-summary").textContent = `Comparing ${documents.length} documents…`;
+      let result;
+      try {
+        result = await api(path, { method: "POST", json: { documents, threshold } });
+      } catch (failure) {
+        // Over the per-request limits the same search runs as a corpus job (near duplicates only).
+        if (!(failure instanceof ApiError && failure.status === 413) || semantic) throw failure;
+        $("docs-results").hidden = false;
+        result = await corpusJob(documents, threshold);
+      }
+      renderClusters(result);
     } catch (failure) {
       showError(error, failure);
     } finally {
