@@ -2,7 +2,8 @@
 browser is ever downloaded) against the whole platform started by the local runner.
 
 Screenshots go to ``.artifacts/ui/`` at the repository root (``CLIPSIFT_UI_ARTIFACTS`` moves it).
-Without a Chromium binary every test here is skipped, saying so; ``make system-deps`` installs one.
+The browser is ``chromium`` on PATH (``CLIPSIFT_CHROMIUM`` names another binary). Without one every
+test here is skipped, saying so, before anything starts; ``make system-deps`` installs Debian's.
 """
 
 from __future__ import annotations
@@ -58,9 +59,10 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
-@pytest.fixture(scope="session")
-def ui_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    """One embedded platform for every browser test, rendering small clips quickly."""
+@pytest.fixture(scope="module")
+def ui_platform(playwright: Playwright, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    """One embedded platform for the browser tests, rendering small clips quickly (after the browser
+    check, so that a machine without Chromium skips without starting anything)."""
     env = {
         "CLIPSIFT_NATS_URL": "",
         "CLIPSIFT_DATABASE_URL": "",
