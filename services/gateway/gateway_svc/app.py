@@ -23,6 +23,7 @@ from .errors import install_error_handlers
 from .jobs import JobStore
 from .projector import JobProjector
 from .settings import GatewaySettings
+from .webui import mount_web_ui
 
 log = logging.getLogger(__name__)
 MIGRATIONS = "gateway_svc.migrations"
@@ -83,6 +84,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     instrument_fastapi(app)
     for module in (health, text, compare, analyze, images, jobs, clips, analytics, indexes):
         app.include_router(module.router)
+    if settings.web_ui:
+        mount_web_ui(app)
 
     @app.middleware("http")
     async def record_metrics(

@@ -34,6 +34,8 @@ class GatewaySettings(ServiceSettings, NatsSettings, DatabaseSettings, BlobSetti
     # message limit, since they travel to the vision service in one message).
     max_image_files: int = Field(default=500, ge=1)
     max_image_request_bytes: int = Field(default=60 * 1024 * 1024, gt=0)
+    # The browser UI at /ui (static files, same origin and keys as the API); off for API-only deployments.
+    web_ui: bool = True
 
 
 class AdminSettings(DatabaseSettings):
