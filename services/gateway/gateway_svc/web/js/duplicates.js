@@ -168,6 +168,20 @@ function imageMembers(cluster) {
   return cluster.image_ids || cluster.ids || cluster.document_ids || cluster.members || [];
 }
 
+// Why two images matched, in the words of the API's evidence: distance per hash (bits of 64),
+// mirrored, embedding similarity and the rule that decided.
+function describeEvidence(evidence) {
+  const parts = [
+    `pHash ${evidence.phash_distance ?? 0}`,
+    `dHash ${evidence.dhash_distance ?? 0}`,
+    `wHash ${evidence.whash_distance ?? 0}`,
+  ];
+  if (evidence.mirrored) parts.push("mirrored");
+  if (evidence.similarity !== undefined) parts.push(`similarity ${Number(evidence.similarity).toFixed(3)}`);
+  if (evidence.rule) parts.push(`rule: ${evidence.rule}`);
+  return parts.join(" · ");
+}
+
 function setupImages() {
   const error = $("images-error");
   $("images-form").addEventListener("submit", async (event) => {
@@ -190,13 +204,15 @@ function setupImages() {
           h("h3", {}, `Cluster ${i + 1}`),
           h("ul", { class: "thumbs" }, imageMembers(cluster).map((id) => h("li", {},
             previews.has(id) ? h("img", { src: URL.createObjectURL(previews.get(id)), alt: id }) : null,
-            h("span", {}, id))))))
+            h("span", {}, id)))),
+          h("ul", { class: "evidence" }, (cluster.pairs || []).map((pair) =>
+            h("li", {}, `${pair.a} ↔ ${pair.b}: ${describeEvidence(pair.evidence || {})}`)))))
         : h("li", {}, `No duplicates among ${files.length} images.`));
       $("images-results").hidden = false;
     } catch (failure) {
       if (failure instanceof ApiError && (failure.status === 404 || failure.status === 405)) {
-        showError(error, "Image duplicate detection is not available on this server yet: it has no " +
-          "/v1/images/duplicates endpoint. Documents work today.");
+        showError(error, "Image duplicate detection is not available on this server (it serves no " +
+          "/v1/images/duplicates endpoint). Documents work.");
       } else showError(error, failure);
     }
   });
