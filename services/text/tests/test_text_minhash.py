@@ -130,7 +130,12 @@ def test_estimated_jaccard_is_close_to_exact(corpus: Corpus) -> None:
     similar = [(p, v) for p, v in corpus.exact.items() if v >= 0.3]
     assert len(similar) >= 100
     errors = np.array([estimated_jaccard(sigs[i], sigs[j]) - v for (i, j), v in similar])
-    assert np.abs(errors).max() < 0.15
+    # Each estimate is a mean of NUM_PERM collision indicators: standard error sqrt(J(1-J)/k). The
+    # corpus comes from this machine's /usr/share/doc, so bound every pair at 6 sigma (a fixed bound
+    # flips with whatever packages are installed), plus one permutation's worth of rounding.
+    exact = np.array([v for _, v in similar])
+    sigma = np.sqrt(exact * (1 - exact) / NUM_PERM)
+    assert (np.abs(errors) <= 6 * sigma + 1 / NUM_PERM).all()
     assert abs(errors.mean()) < 0.02  # unbiased
     assert np.abs(errors).mean() < 0.05
     # Unrelated documents: the estimate stays near zero too.
