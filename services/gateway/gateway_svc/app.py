@@ -17,7 +17,7 @@ from clipsift_common.events import EventBus
 from clipsift_common.grpc_client import ServiceClient
 from clipsift_common.metrics import LATENCY_BUCKETS
 
-from .api import analytics, analyze, clips, compare, health, jobs, text
+from .api import analytics, analyze, clips, compare, health, jobs, text, videos
 from .errors import install_error_handlers
 from .jobs import JobStore
 from .projector import JobProjector
@@ -77,7 +77,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (health, text, compare, analyze, jobs, clips, analytics):
+    for module in (health, text, compare, analyze, jobs, clips, videos, analytics):
         app.include_router(module.router)
 
     @app.middleware("http")

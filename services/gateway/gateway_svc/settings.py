@@ -29,6 +29,8 @@ class GatewaySettings(ServiceSettings, NatsSettings, DatabaseSettings, BlobSetti
     max_request_text_chars: int = Field(default=2_000_000, ge=1)
     max_video_upload_bytes: int = Field(default=8 * 1024**3, gt=0)
     max_video_seconds: float = Field(default=4 * 3600.0, gt=0)
+    # Videos one near-duplicate request may carry (a zip, or server paths).
+    max_dedup_videos: int = Field(default=200, ge=2)
 
 
 class AdminSettings(DatabaseSettings):
