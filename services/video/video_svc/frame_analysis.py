@@ -18,6 +18,8 @@ from clipsift_common.grpc_client import ServiceClient
 
 _COLOURS = 5
 _COLOUR_SIDE = 64  # pixels per side the colour clustering looks at
+# Clusters smaller than this are edge blends from the resize, not colours a viewer sees.
+_MIN_COLOUR_SHARE = 0.03
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,8 @@ class FrameAnalyzer(Protocol):
 
 
 def dominant_colours(rgb: npt.NDArray[np.uint8], count: int = _COLOURS) -> list[Colour]:
-    """The frame's main colours by k-means over a small copy, largest share first."""
+    """The frame's main colours by k-means over a small copy, largest share first (shares of
+    the whole frame; specks under 3% are left out)."""
     import cv2
 
     small = cv2.resize(rgb, (_COLOUR_SIDE, _COLOUR_SIDE), interpolation=cv2.INTER_AREA)
@@ -66,6 +69,7 @@ def dominant_colours(rgb: npt.NDArray[np.uint8], count: int = _COLOURS) -> list[
             "#{:02x}{:02x}{:02x}".format(*(round(float(c)) for c in centres[i])), round(float(shares[i]), 4)
         )
         for i in order
+        if shares[i] >= _MIN_COLOUR_SHARE
     ]
 
 

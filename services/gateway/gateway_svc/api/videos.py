@@ -10,6 +10,7 @@ import zipfile
 from pathlib import PurePosixPath
 from typing import Annotated, Any
 
+import grpc
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse
 
@@ -38,8 +39,10 @@ async def _probe(request: Request, probe: video_pb2.ProbeRequest, name: str) -> 
     video = request.app.state.video
     try:
         info = await video.call(video_pb2_grpc.VideoServiceStub(video.channel).Probe, probe)
-    except InvalidArgument as exc:
-        raise InvalidArgument(f"{name}: {exc}") from None
+    except grpc.aio.AioRpcError as exc:
+        if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
+            raise InvalidArgument(f"{name}: {exc.details()}") from None
+        raise
     if info.duration > settings.max_video_seconds:
         raise ResourceExhausted(
             f"{name} lasts {info.duration:.0f}s; the limit is {settings.max_video_seconds:.0f}s"
