@@ -38,7 +38,9 @@ async def _probe(request: Request, probe: video_pb2.ProbeRequest, name: str) -> 
     settings = request.app.state.settings
     video = request.app.state.video
     try:
-        info = await video.call(video_pb2_grpc.VideoServiceStub(video.channel).Probe, probe)
+        info: video_pb2.MediaInfo = await video.call(
+            video_pb2_grpc.VideoServiceStub(video.channel).Probe, probe
+        )
     except grpc.aio.AioRpcError as exc:
         if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
             raise InvalidArgument(f"{name}: {exc.details()}") from None
