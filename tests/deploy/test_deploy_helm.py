@@ -320,7 +320,7 @@ def test_network_policies_admit_only_the_architecture(k8s: SimpleNamespace) -> N
         "gateway": {"dns", "text", "analytics", "video", "port:4222", "port:5432"},
         "text": {"dns", "port:4222"},
         "analytics": {"dns", "port:4222", "port:5432"},
-        "video": {"dns", "audio", "vision", "port:4222"},
+        "video": {"dns", "audio", "vision", "port:4222", "port:5432"},
         "audio": {"dns"},
         "vision": {"dns"},
         "migrations": {"dns", "port:5432"},
