@@ -321,7 +321,7 @@ def test_network_policies_admit_only_the_architecture(k8s: SimpleNamespace) -> N
         "gateway": {"dns", "text", "analytics", "video", "vision", "port:4222", "port:5432"},
         "text": {"dns", "port:4222", "port:5432"},
         "analytics": {"dns", "port:4222", "port:5432"},
-        "video": {"dns", "audio", "vision", "port:4222"},
+        "video": {"dns", "audio", "vision", "port:4222", "port:5432"},
         "audio": {"dns"},
         "vision": {"dns", "port:5432"},
         "migrations": {"dns", "port:5432"},

@@ -18,7 +18,7 @@ from clipsift_common.grpc_client import ServiceClient
 from clipsift_common.metrics import LATENCY_BUCKETS
 from clipsift_common.telemetry import instrument_fastapi
 
-from .api import analytics, analyze, clips, compare, health, images, indexes, jobs, text
+from .api import analytics, analyze, clips, compare, health, images, indexes, jobs, text, videos
 from .errors import install_error_handlers
 from .jobs import JobStore
 from .projector import JobProjector
@@ -82,7 +82,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     )
     install_error_handlers(app)
     instrument_fastapi(app)
-    for module in (health, text, compare, analyze, images, jobs, clips, analytics, indexes):
+    for module in (health, text, compare, analyze, images, jobs, clips, videos, analytics, indexes):
         app.include_router(module.router)
     if settings.web_ui:
         mount_web_ui(app)

@@ -36,6 +36,8 @@ class GatewaySettings(ServiceSettings, NatsSettings, DatabaseSettings, BlobSetti
     max_image_request_bytes: int = Field(default=60 * 1024 * 1024, gt=0)
     # The browser UI at /ui (static files, same origin and keys as the API); off for API-only deployments.
     web_ui: bool = True
+    # Videos one near-duplicate request may carry (a zip, or server paths).
+    max_dedup_videos: int = Field(default=200, ge=2)
 
 
 class AdminSettings(DatabaseSettings):

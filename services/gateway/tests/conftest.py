@@ -291,6 +291,7 @@ async def platform(
         grpc_host="127.0.0.1",
         grpc_grace_seconds=0,
         nats_url=nats_url,
+        database_url=database_url,
         blob_dir=blob_dir,
         audio_target="127.0.0.1:1",
         vision_target="127.0.0.1:1",

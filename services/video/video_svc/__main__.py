@@ -1,4 +1,5 @@
-"""Wiring only: build settings, connect, and run the gRPC service and the clip worker."""
+"""Wiring only: build settings, migrate, connect, and run the gRPC service and the job workers
+(clips, video analysis, video dedup)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 
 from clipsift.video.v1 import video_pb2_grpc
 from clipsift_common.blobstore import LocalBlobStore
+from clipsift_common.db import migrate, open_pool
 from clipsift_common.events import EventBus
 from clipsift_common.grpc_client import ServiceClient
 from clipsift_common.grpc_server import GrpcServer, ServiceBinding, run_service
@@ -14,12 +16,17 @@ from clipsift_common.metrics import serve_metrics
 from clipsift_common.telemetry import configure_telemetry, shutdown_telemetry
 from clipsift_common.worker import JobWorker
 
+from . import analysis_job, dedup_job
 from .clip_job import KIND, ClipJob
+from .fingerprint_store import MIGRATIONS, FingerprintStore
+from .frame_analysis import LocalFrameAnalyzer
 from .servicer import VideoServicer
 from .settings import VideoSettings
 
 
 async def main(settings: VideoSettings) -> None:
+    await migrate(settings.database_url, "video", MIGRATIONS)
+    pool = await open_pool(settings)
     blobs = LocalBlobStore(settings.blob_dir)
     server = GrpcServer(
         settings,
@@ -34,12 +41,33 @@ async def main(settings: VideoSettings) -> None:
     bus = await EventBus.from_settings(settings, name="video")
     audio = ServiceClient(settings.audio_target, deadline_seconds=settings.grpc_deadline_seconds)
     vision = ServiceClient(settings.vision_target, deadline_seconds=settings.grpc_deadline_seconds)
-    worker = JobWorker(bus, KIND, "video-clip", ClipJob(settings, blobs, audio, vision), settings)
+    workers = [
+        JobWorker(bus, KIND, "video-clip", ClipJob(settings, blobs, audio, vision), settings),
+        JobWorker(
+            bus,
+            analysis_job.KIND,
+            "video-analysis",
+            analysis_job.VideoAnalysisJob(settings, blobs, audio, LocalFrameAnalyzer(vision)),
+            settings,
+        ),
+        JobWorker(
+            bus,
+            dedup_job.KIND,
+            "video-dedup",
+            dedup_job.VideoDedupJob(settings, blobs, FingerprintStore(pool)),
+            settings,
+        ),
+    ]
 
     async def load() -> None:
         return None
 
-    await run_service(server, load, background=[worker.run], cleanup=[bus.close, audio.close, vision.close])
+    await run_service(
+        server,
+        load,
+        background=[w.run for w in workers],
+        cleanup=[bus.close, audio.close, vision.close, pool.close],
+    )
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ from .scenes import scene_cuts
 from .scoring import Scorer, ScoringContext, topic_keywords
 from .settings import VideoSettings
 from .sources import resolve_source
+from .speech import transcribe_words
 from .transcript import plain_text, sentences
 
 log = logging.getLogger(__name__)
@@ -212,27 +213,21 @@ class ClipJob:
     async def _transcribe(
         self, ctx: JobContext, audio_key: str, info: MediaInfo, language: str
     ) -> tuple[list[Word], str]:
-        stub = audio_pb2_grpc.AudioServiceStub(self.audio.channel)
-        request = audio_pb2.TranscribeRequest(
-            audio=audio_pb2.AudioSource(blob_key=audio_key), language=language, vad_filter=True
-        )
-        words: list[Word] = []
-        detected = language
         start, end = _STEPS["extract_audio"], _STEPS["transcribe"]
-        async for segment in self.audio.stream(
-            stub.Transcribe, request, timeout=self.settings.transcribe_deadline_seconds
-        ):
-            detected = segment.language or detected
-            words.extend(
-                Word(text=w.text.strip(), start=w.start, end=w.end, probability=w.probability)
-                for w in segment.words
-                if w.text.strip()
-            )
-            fraction = min(1.0, segment.end / max(info.duration, 1e-6))
+
+        async def report(segment_end: float) -> None:
+            fraction = min(1.0, segment_end / max(info.duration, 1e-6))
             await ctx.progress(
-                "transcribe", start + (end - start) * fraction, f"{segment.end:.0f}s transcribed"
+                "transcribe", start + (end - start) * fraction, f"{segment_end:.0f}s transcribed"
             )
-        return words, detected
+
+        return await transcribe_words(
+            self.audio,
+            audio_key,
+            language=language,
+            deadline_seconds=self.settings.transcribe_deadline_seconds,
+            on_segment=report,
+        )
 
     def _rank(
         self, words: list[Word], options: ClipOptions, loudness: list[float], window: float

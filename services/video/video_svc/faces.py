@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 from clipsift.vision.v1 import vision_pb2, vision_pb2_grpc
 from clipsift_common.grpc_client import ServiceClient
 
-from .media import FFMPEG_QUIET
+from .frames import sample_frames
 from .model import Box, FaceSample
 
 # Faces stay findable at this width while frames stay small on the wire (640x360 = 691 kB raw).
@@ -21,47 +19,6 @@ def _sample_size(width: int, height: int) -> tuple[int, int]:
         return width - width % 2, height - height % 2
     scaled_height = round(height * SAMPLE_WIDTH / width / 2) * 2
     return SAMPLE_WIDTH, max(2, scaled_height)
-
-
-async def sample_frames(
-    source: Path, start: float, end: float, fps: float, size: tuple[int, int], ffmpeg: str
-) -> AsyncIterator[tuple[float, bytes]]:
-    """Raw RGB frames at ``fps`` between ``start`` and ``end``, one at a time (never the whole clip)."""
-    width, height = size
-    frame_bytes = width * height * 3
-    process = await asyncio.create_subprocess_exec(
-        ffmpeg,
-        *FFMPEG_QUIET,
-        "-ss",
-        f"{start:.3f}",
-        "-t",
-        f"{end - start:.3f}",
-        "-i",
-        str(source),
-        "-vf",
-        f"fps={fps},scale={width}:{height}",
-        "-f",
-        "rawvideo",
-        "-pix_fmt",
-        "rgb24",
-        "-",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    assert process.stdout is not None
-    index = 0
-    try:
-        while True:
-            try:
-                frame = await process.stdout.readexactly(frame_bytes)
-            except asyncio.IncompleteReadError:
-                break
-            yield start + index / fps, frame
-            index += 1
-    finally:
-        if process.returncode is None:
-            process.kill()
-        await process.wait()
 
 
 async def face_samples(

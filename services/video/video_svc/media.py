@@ -85,3 +85,20 @@ async def thumbnail(clip: Path, t: float, out_jpg: Path, *, ffmpeg: str) -> None
         ["-ss", f"{max(0.0, t):.3f}", "-i", str(clip), "-frames:v", "1", "-q:v", "3", str(out_jpg)],
         ffmpeg=ffmpeg,
     )
+
+
+async def frame_jpeg(source: Path, t: float, out_jpg: Path, size: tuple[int, int], *, ffmpeg: str) -> None:
+    """The source frame at ``t`` seconds, scaled to ``size``, as a JPEG."""
+    await run_ffmpeg(
+        [
+            *("-ss", f"{max(0.0, t):.3f}", "-i", str(source), "-frames:v", "1"),
+            *("-vf", f"scale={size[0]}:{size[1]}:flags=area", "-q:v", "3", str(out_jpg)),
+        ],
+        ffmpeg=ffmpeg,
+    )
+
+
+def fit_within(width: int, height: int, long_side: int) -> tuple[int, int]:
+    """``width`` x ``height`` scaled down (never up) so the long side is at most ``long_side``; even sides."""
+    scale = min(1.0, long_side / max(width, height, 1))
+    return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)

@@ -7,14 +7,19 @@ from pydantic_settings import SettingsConfigDict
 
 from clipsift_common.settings import (
     BlobSettings,
+    DatabaseSettings,
     GrpcServerSettings,
     NatsSettings,
     ServiceSettings,
     WorkerSettings,
 )
 
+from .alignment import AlignParams
 
-class VideoSettings(ServiceSettings, GrpcServerSettings, NatsSettings, BlobSettings, WorkerSettings):
+
+class VideoSettings(
+    ServiceSettings, GrpcServerSettings, NatsSettings, BlobSettings, WorkerSettings, DatabaseSettings
+):
     """Environment: ``CLIPSIFT_VIDEO_<FIELD>``."""
 
     model_config = SettingsConfigDict(env_prefix="CLIPSIFT_VIDEO_", extra="ignore", frozen=True)
@@ -49,6 +54,38 @@ class VideoSettings(ServiceSettings, GrpcServerSettings, NatsSettings, BlobSetti
     weight_energy: float = Field(default=0.15, ge=0)
     weight_keywords: float = Field(default=0.15, ge=0)
     weight_duration_fit: float = Field(default=0.1, ge=0)
+
+    # Video analysis: frames sampled this often are keyframe candidates (the sharpest per scene wins).
+    analysis_sample_fps: float = Field(default=2.0, gt=0, le=10)
+    # PySceneDetect ContentDetector threshold and shortest scene (seconds) for the analysis.
+    scene_threshold: float = Field(default=27.0, gt=0)
+    min_scene_seconds: float = Field(default=1.0, gt=0)
+    max_keyframes: int = Field(default=200, ge=1)
+    top_keyframes: int = Field(default=5, ge=1)
+    summary_sentences: int = Field(default=3, ge=1)
+    # Long side of the keyframe thumbnails written to the blob store.
+    keyframe_long_side: int = Field(default=640, ge=64, le=4096)
+    max_analysis_seconds: float = Field(default=2 * 3600.0, gt=0)
+    # Near-duplicate videos: fingerprint frames per second (index and query must agree), the share
+    # of each side cut before hashing (crop and watermark robustness), the least grey-level
+    # spread a frame needs to be matched, and the alignment thresholds (see alignment.py).
+    fingerprint_fps: float = Field(default=2.0, gt=0, le=10)
+    fingerprint_margin: float = Field(default=0.1, ge=0, lt=0.4)
+    fingerprint_min_texture: float = Field(default=4.0, ge=0)
+    match_max_distance: int = Field(default=36, ge=0, le=128)
+    match_min_seconds: float = Field(default=4.0, gt=0)
+    match_max_gap_seconds: float = Field(default=2.0, ge=0)
+    # A pair is a near-duplicate when its segments cover this share of one of the two videos.
+    near_duplicate_min_coverage: float = Field(default=0.5, gt=0, le=1)
+    max_dedup_videos: int = Field(default=500, ge=2)
+    max_dedup_video_seconds: float = Field(default=2 * 3600.0, gt=0)
+
+    def align_params(self) -> AlignParams:
+        return AlignParams(
+            max_distance=self.match_max_distance,
+            min_run_seconds=self.match_min_seconds,
+            max_gap_seconds=self.match_max_gap_seconds,
+        )
 
     def score_weights(self) -> dict[str, float]:
         return {

@@ -137,23 +137,36 @@ class Client:
             )
         )
 
-    def submit_video(self, path: Path, options: dict[str, Any]) -> dict[str, Any]:
-        """Stream the video file as the request body (never read whole into memory)."""
+    def _upload(self, url: str, path: Path, params: dict[str, Any], content_type: str) -> dict[str, Any]:
+        """Stream a file as the request body (never read whole into memory)."""
 
         def chunks() -> Iterator[bytes]:
             with path.open("rb") as handle:
                 while chunk := handle.read(1 << 20):
                     yield chunk
 
-        params = {k: str(v).lower() if isinstance(v, bool) else v for k, v in options.items()}
+        params = {k: str(v).lower() if isinstance(v, bool) else v for k, v in params.items()}
         reply = self.http.post(
-            "/v1/clips",
+            url,
             params=params,
             content=chunks(),
-            headers={"Content-Type": "application/octet-stream"},
+            headers={"Content-Type": content_type},
             timeout=httpx.Timeout(60.0, write=None),
         )
         return dict(self._check(reply))
+
+    def submit_video(self, path: Path, options: dict[str, Any]) -> dict[str, Any]:
+        """Start a clip job on a video file."""
+        return self._upload("/v1/clips", path, options, "application/octet-stream")
+
+    def submit_video_analysis(self, path: Path, language: str = "") -> dict[str, Any]:
+        """Start a video analysis job (scenes, keyframes, transcript, summary)."""
+        return self._upload("/v1/videos/analyze", path, {"language": language}, "application/octet-stream")
+
+    def submit_video_duplicates(self, zip_path: Path, index: bool, against_index: bool) -> dict[str, Any]:
+        """Start a near-duplicate job over the videos in a zip."""
+        params = {"index": index, "against_index": against_index}
+        return self._upload("/v1/videos/duplicates", zip_path, params, "application/zip")
 
     def clips(self, job_id: str) -> dict[str, Any]:
         return dict(self._check(self.http.get(f"/v1/jobs/{job_id}/clips")))

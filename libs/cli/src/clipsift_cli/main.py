@@ -8,9 +8,11 @@ clipsift index query NAME FILE      "have we published this before?": near-dupli
 clipsift index compare NAME FILE    passages a text shares with indexed documents
 clipsift index list | delete NAME   the tenant's indexes; delete one (or one document with --doc)
 clipsift dedup --images DIR         near-duplicate clusters among images, with per-hash evidence
+clipsift dedup --videos DIR         near-duplicate videos (re-encoded, cropped, trimmed copies) in DIR
 clipsift compare A.txt B.txt        passages two text files share (plagiarism report)
 clipsift analyze FILE               a text: language, sentiment, keywords, readability, entities;
-                                    an image: objects, text, colours, quality, faces, hashes
+                                    an image: objects, text, colours, quality, faces, hashes;
+                                    a video: scenes, keyframes, faces, colours, transcript summary
 clipsift job ID                     a job's status
 """
 
@@ -22,6 +24,8 @@ import json
 import logging
 import os
 import sys
+import tempfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -82,6 +86,21 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     return 0
 
 
+# Files `analyze` and `dedup --videos` treat as videos (the server probes them for real).
+VIDEO_SUFFIXES = frozenset(
+    {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".wmv", ".flv"}
+)
+
+
+def _video_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        raise ApiError(f"{folder} is not a folder")
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
+    if len(files) < 2:
+        raise ApiError(f"{folder} holds {len(files)} video files; near-duplicates need at least 2")
+    return files
+
+
 def _image_paths(folder: Path) -> list[Path]:
     if not folder.is_dir():
         raise ApiError(f"{folder} is not a folder")
@@ -122,12 +141,16 @@ def cmd_dedup_images(args: argparse.Namespace) -> int:
 
 
 def cmd_dedup(args: argparse.Namespace) -> int:
+    if args.images is not None and args.videos is not None:
+        raise ApiError("give either --images DIR or --videos DIR, not both")
+    if (args.images is not None or args.videos is not None) and args.paths:
+        raise ApiError("give either --images/--videos DIR or text paths, not both")
     if args.images is not None:
-        if args.paths:
-            raise ApiError("give either --images DIR or text paths, not both")
         return cmd_dedup_images(args)
+    if args.videos is not None:
+        return _dedup_videos(args)
     if not args.paths:
-        raise ApiError("give text files or folders, or --images DIR")
+        raise ApiError("give text files or folders, or --images DIR, or --videos DIR")
     client = Client.from_environment(args.gateway_url, args.api_key, args.home)
     count, lines = _corpus(args.paths)
     job = client.submit_corpus(lines, args.threshold)
@@ -255,6 +278,45 @@ def cmd_index_delete(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dedup_videos(args: argparse.Namespace) -> int:
+    client = Client.from_environment(args.gateway_url, args.api_key, args.home)
+    folder: Path = args.videos
+    files = _video_files(folder)
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle = Path(tmp) / "videos.zip"
+        # Stored, not deflated: video is already compressed, and the names keep the folder layout.
+        with zipfile.ZipFile(bundle, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+            for path in files:
+                archive.write(path, str(path.relative_to(folder)))
+        print(f"uploading {len(files)} videos ...", file=sys.stderr)
+        job = client.submit_video_duplicates(bundle, args.index, args.against_index)
+    print(f"job {job['id']}: {job['message']}", file=sys.stderr)
+    final = _follow(client, job["id"], args.quiet)
+    if final is None or final["type"] != "completed":
+        raise ApiError(f"job failed: {final['message'] if final else 'no events received'}")
+    result = client.result(job["id"])
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    near = [p for p in result["pairs"] if p["near_duplicate"]]
+    print(
+        f"{len(near)} near-duplicate pairs among {len(result['videos'])} videos "
+        f"({result['indexed_videos_compared']} indexed videos also compared)"
+    )
+    for pair in result["pairs"]:
+        label = "near-duplicate" if pair["near_duplicate"] else "shares footage"
+        where = " (indexed)" if pair["b_indexed"] else ""
+        print(f"\n{pair['a']}  ~  {pair['b']}{where}: {label}, score {pair['score']:.2f}")
+        for seg in pair["segments"]:
+            print(
+                f"  {seg['a_start']:8.2f}-{seg['a_end']:8.2f}s  <->  "
+                f"{seg['b_start']:8.2f}-{seg['b_end']:8.2f}s  similarity {seg['similarity']:.2f}"
+            )
+    for number, cluster in enumerate(result["clusters"], start=1):
+        print(f"\ncluster {number}: " + ", ".join(cluster))
+    return 0
+
+
 def _read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
@@ -348,6 +410,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         raise ApiError(f"{args.file} does not exist")
     if _is_image(args.file):
         return cmd_analyze_image(args)
+    if args.file.suffix.lower() in VIDEO_SUFFIXES:
+        return _analyze_video(args)
     client = Client.from_environment(args.gateway_url, args.api_key, args.home)
     result = client.analyze(_read_text(args.file), args.language)
     if args.json:
@@ -371,6 +435,46 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         print("entities     skipped: the entity model does not cover this language")
     for entity in result["entities"]:
         print(f"  {entity['label']:<12} {entity['start']}-{entity['end']}  {entity['text']}")
+    return 0
+
+
+def _analyze_video(args: argparse.Namespace) -> int:
+    client = Client.from_environment(args.gateway_url, args.api_key, args.home)
+    if not args.file.is_file():
+        raise ApiError(f"{args.file} does not exist")
+    print(f"uploading {args.file} ...", file=sys.stderr)
+    job = client.submit_video_analysis(args.file, args.language or "")
+    print(f"job {job['id']}: {job['message']}", file=sys.stderr)
+    final = _follow(client, job["id"], args.quiet)
+    if final is None or final["type"] != "completed":
+        raise ApiError(f"job failed: {final['message'] if final else 'no events received'}")
+    result = client.result(job["id"])
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        for keyframe in result["keyframes"]:
+            url = f"/v1/jobs/{job['id']}/keyframes/{keyframe['index']}"
+            client.download(url, args.out / f"keyframe{keyframe['index']:03d}.jpg")
+        (args.out / "analysis.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    if args.json:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+        return 0
+    source, transcript = result["source"], result["transcript"]
+    print(
+        f"video        {source['width']}x{source['height']}, {source['duration']:.1f}s, "
+        f"{len(result['scenes'])} scenes, {len(result['keyframes'])} keyframes"
+    )
+    print("top keyframes")
+    for index in result["summary"]["keyframes"]:
+        k = result["keyframes"][index]
+        colours = " ".join(c["hex"] for c in k["colours"][:3])
+        print(f"  #{index:<3} {k['t']:7.2f}s  scene {k['scene']:<3} faces {len(k['faces'])}  {colours}")
+    if transcript["words"]:
+        print(f"transcript   {transcript['words']} words, language {transcript['language'] or '?'}")
+        print("summary      " + result["summary"]["text"])
+    else:
+        print(f"transcript   none ({transcript.get('note', 'no speech')})")
+    if args.out:
+        print(f"keyframes and analysis.json in {args.out}")
     return 0
 
 
@@ -486,13 +590,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     analyze = commands.add_parser(
         "analyze",
-        help="analyse a text file (language, sentiment, ...) or an image (objects, text, quality, ...)",
+        help="analyse a text (language, sentiment, ...), an image (objects, text, quality, ...) "
+        "or a video (scenes, keyframes, summary)",
     )
-    analyze.add_argument("file", type=Path)
+    analyze.add_argument("file", type=Path, help="a UTF-8 text file, an image or a video (by its extension)")
     analyze.add_argument("--language", help="text: ISO 639-1 code to use instead of detection")
     analyze.add_argument(
         "--features", help="image: comma-separated objects,text,colours,quality,faces,hashes,embedding"
     )
+    analyze.add_argument("--out", type=Path, help="video: also download the keyframes and the JSON here")
+    analyze.add_argument("--quiet", action="store_true", help="video: no progress bars")
     analyze.add_argument("--json", action="store_true", help="print the full result as JSON")
     analyze.add_argument("--gateway-url")
     analyze.add_argument("--api-key")
@@ -511,6 +618,11 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--images", type=Path, help="a folder of images: near-duplicate images instead")
             sub.add_argument("--max-hash-distance", type=int, help="images: hash bits that count as close")
             sub.add_argument("--hashes-only", action="store_true", help="images: no embeddings (faster)")
+            sub.add_argument("--videos", type=Path, help="a folder of videos: find near-duplicate videos")
+            sub.add_argument("--index", action="store_true", help="videos: add them to the tenant's index")
+            sub.add_argument(
+                "--against-index", action="store_true", help="videos: also compare with the tenant's index"
+            )
             sub.add_argument("--threshold", type=float, help="minimum Jaccard similarity (default 0.8)")
             sub.add_argument("--json", action="store_true", help="print the full result as JSON")
             sub.add_argument("--csv", action="store_true", help="print the pairs as CSV")

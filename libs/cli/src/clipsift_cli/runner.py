@@ -117,7 +117,10 @@ class LocalPlatform:
             grpc_service("text", DATABASE_URL=self.database_url),  # the per-tenant text index
             grpc_service("analytics", DATABASE_URL=self.database_url),
             grpc_service(
-                "video", AUDIO_TARGET=targets["AUDIO_TARGET"], VISION_TARGET=targets["VISION_TARGET"]
+                "video",
+                AUDIO_TARGET=targets["AUDIO_TARGET"],
+                VISION_TARGET=targets["VISION_TARGET"],
+                DATABASE_URL=self.database_url,
             ),
             self._service(
                 "gateway",

@@ -66,8 +66,8 @@ async def submit_clips(
     job_id = uuid.uuid4()
     blobs = state.blobs
     try:
-        if _media_type(request) == "application/json":
-            path = await _server_path(request)
+        if media_type(request) == "application/json":
+            path = await server_path(request)
             source = {"source_path": path}
             probe = video_pb2.ProbeRequest(path=path, require_audio=True)
         else:
@@ -90,11 +90,13 @@ async def submit_clips(
         raise
 
 
-def _media_type(request: Request) -> str:
+def media_type(request: Request) -> str:
+    """The request's media type, lowercased, without parameters."""
     return (request.headers.get("content-type") or "").split(";")[0].strip().lower()
 
 
-async def _server_path(request: Request) -> str:
+async def server_path(request: Request) -> str:
+    """The absolute server path named by a small JSON body ``{"path": "..."}``."""
     check_declared_length(request, _MAX_JSON_BYTES)
     body = await request.body()
     if len(body) > _MAX_JSON_BYTES:
