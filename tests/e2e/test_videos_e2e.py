@@ -79,8 +79,12 @@ def test_analyze_video_through_the_cli(video_platform: Platform, talk: Path, tmp
     for keyframe in keyframes:
         image = out / f"keyframe{keyframe['index']:03d}.jpg"
         assert image.read_bytes()[:2] == b"\xff\xd8"  # a JPEG
-        assert len(keyframe["phash"]) == 16
+        assert len(keyframe["phash"]) == len(keyframe["whash"]) == 16
         assert keyframe["colours"]
+        # The vision service's full image analysis, per keyframe.
+        assert keyframe["quality"]["exposure"] in {"ok", "underexposed", "overexposed"}
+        assert isinstance(keyframe["objects"], list)
+        assert isinstance(keyframe["text"], str)
     # The astronaut's face is in every frame of the talk: the vision service finds it.
     assert all(k["faces"] for k in keyframes), keyframes
     transcript = result["transcript"]

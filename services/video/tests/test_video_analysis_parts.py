@@ -5,10 +5,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from video_svc.frame_analysis import dominant_colours, image_hashes
+from clipsift_common.errors import InvalidArgument
+from video_svc.frame_analysis import FEATURES, feature_codes
 from video_svc.keyframes import Scene, choose_keyframes, detect_scenes, sharpness
 from video_svc.model import Word
 from video_svc.summary import KeyframeCandidate, extractive_summary, top_keyframes
@@ -52,32 +52,11 @@ def test_top_keyframes_prefer_long_sharp_scenes_and_skip_lookalikes() -> None:
     assert top_keyframes(candidates, 5) == [0, 2, 3]
 
 
-def test_dominant_colours_of_a_real_photograph() -> None:
-    coffee = footage.load_image("coffee")
-    colours = dominant_colours(coffee)
-    assert 3 <= len(colours) <= 5
-    assert 0.9 <= sum(c.share for c in colours) <= 1.001  # shares are rounded
-    assert [c.share for c in colours] == sorted((c.share for c in colours), reverse=True)
-    flag = np.zeros((60, 90, 3), np.uint8)
-    flag[:, :60] = (200, 30, 40)
-    flag[:, 60:] = (20, 40, 220)
-    two = dominant_colours(flag)
-    assert [c.hex for c in two] == ["#c81e28", "#1428dc"]
-    assert two[0].share == pytest.approx(2 / 3, abs=0.02)
-
-
-def test_image_hashes_survive_a_resize_but_not_another_photo() -> None:
-    import cv2
-
-    astronaut = footage.load_image("astronaut")
-    smaller = cv2.resize(astronaut, (256, 256), interpolation=cv2.INTER_AREA)
-    a, b, c = image_hashes(astronaut), image_hashes(smaller), image_hashes(footage.load_image("coffee"))
-
-    def bits(x: str, y: str) -> int:
-        return bin(int(x, 16) ^ int(y, 16)).count("1")
-
-    assert bits(a[0], b[0]) <= 4
-    assert bits(a[0], c[0]) >= 16
+def test_keyframe_features_always_include_faces_and_hashes() -> None:
+    codes = feature_codes(["text"])
+    assert set(codes) == {FEATURES["text"], FEATURES["faces"], FEATURES["hashes"]}
+    with pytest.raises(InvalidArgument, match="unknown keyframe features"):
+        feature_codes(["faces", "colour"])
 
 
 def test_sharpness_ranks_a_blurred_frame_lower() -> None:

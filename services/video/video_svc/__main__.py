@@ -19,7 +19,7 @@ from clipsift_common.worker import JobWorker
 from . import analysis_job, dedup_job
 from .clip_job import KIND, ClipJob
 from .fingerprint_store import MIGRATIONS, FingerprintStore
-from .frame_analysis import LocalFrameAnalyzer
+from .frame_analysis import VisionFrameAnalyzer
 from .servicer import VideoServicer
 from .settings import VideoSettings
 
@@ -47,7 +47,9 @@ async def main(settings: VideoSettings) -> None:
             bus,
             analysis_job.KIND,
             "video-analysis",
-            analysis_job.VideoAnalysisJob(settings, blobs, audio, LocalFrameAnalyzer(vision)),
+            analysis_job.VideoAnalysisJob(
+                settings, blobs, audio, VisionFrameAnalyzer(vision, settings.keyframe_features)
+            ),
             settings,
         ),
         JobWorker(

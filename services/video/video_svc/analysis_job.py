@@ -2,10 +2,11 @@
 
 Steps, each reported as progress: probe; scenes (PySceneDetect over the whole video) while the
 frames sampled at ``analysis_sample_fps`` are scored for sharpness; the sharpest sample of each
-scene becomes its keyframe (a JPEG thumbnail); keyframes are analysed (faces, perceptual hashes,
-dominant colours); speech is transcribed by the audio service, as in the clip job; the summary
-is the most representative keyframes and an extractive summary of the transcript. Everything is
-written to a private work folder and published at once, the result document last.
+scene becomes its keyframe (a JPEG thumbnail); keyframes are analysed by the vision service (faces,
+objects, text, dominant colours, quality, perceptual hashes); speech is transcribed by the audio
+service, as in the clip job; the summary is the most representative keyframes and an extractive
+summary of the transcript. Everything is written to a private work folder and published at once,
+the result document last.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from clipsift_common.blobstore import LocalBlobStore
 from clipsift_common.errors import ClipsiftError
@@ -182,17 +182,13 @@ class VideoAnalysisJob:
         return found
 
     async def _analyse(self, work: Path, count: int) -> list[FrameAnalysis]:
-        import cv2
-
         results: list[FrameAnalysis] = []
         for first in range(0, count, _ANALYSE_BATCH):
-            images: list[npt.NDArray[np.uint8]] = []
-            for number in range(first, min(count, first + _ANALYSE_BATCH)):
-                bgr = cv2.imread(str(work / "keyframes" / f"{number:03d}.jpg"))
-                if bgr is None:
-                    raise JobFailed(f"keyframe {number} could not be decoded")
-                images.append(np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), dtype=np.uint8))
-            results.extend(await self.analyzer.analyze(images))
+            frames = [
+                (work / "keyframes" / f"{number:03d}.jpg").read_bytes()
+                for number in range(first, min(count, first + _ANALYSE_BATCH))
+            ]
+            results.extend(await self.analyzer.analyze(frames))
         return results
 
     async def _transcript(
@@ -261,7 +257,11 @@ def _keyframe_view(
         "faces": [asdict(f) for f in analysis.faces],
         "phash": analysis.phash,
         "dhash": analysis.dhash,
+        "whash": analysis.whash,
         "colours": [asdict(c) for c in analysis.colours],
+        "objects": [asdict(o) for o in analysis.objects],
+        "text": analysis.text,
+        "quality": analysis.quality,
     }
 
 

@@ -1,31 +1,29 @@
-"""What is in a keyframe: faces, perceptual hashes, dominant colours.
+"""What is in a keyframe, as the vision service's AnalyzeImage sees it.
 
-Behind one small interface (``FrameAnalyzer``) so the analysis job does not care who answers:
-today faces come from the vision service's DetectFaces and the rest is computed here; a
-vision-side AnalyzeImage can replace the whole class without touching the job.
+Behind one small interface (``FrameAnalyzer``) so the analysis job does not care who answers: the
+vision service owns every image model and feature (faces, objects, OCR, colours, quality, hashes),
+so a keyframe gets exactly the analysis a still image gets through ``POST /v1/images/analyze``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
-import numpy as np
-import numpy.typing as npt
-
-from clipsift.vision.v1 import vision_pb2, vision_pb2_grpc
+from clipsift.vision.v1 import analysis_pb2, analysis_pb2_grpc, vision_pb2
+from clipsift_common.errors import InvalidArgument
 from clipsift_common.grpc_client import ServiceClient
 
-_COLOURS = 5
-_COLOUR_SIDE = 64  # pixels per side the colour clustering looks at
-# Clusters smaller than this are edge blends from the resize, not colours a viewer sees.
-_MIN_COLOUR_SHARE = 0.03
-
-
-@dataclass(frozen=True)
-class Colour:
-    hex: str
-    share: float
+# The per-keyframe features a video analysis asks for (setting `keyframe_features`).
+FEATURES: dict[str, analysis_pb2.Feature] = {
+    "objects": analysis_pb2.FEATURE_OBJECTS,
+    "text": analysis_pb2.FEATURE_TEXT,
+    "colours": analysis_pb2.FEATURE_COLOURS,
+    "quality": analysis_pb2.FEATURE_QUALITY,
+    "faces": analysis_pb2.FEATURE_FACES,
+    "hashes": analysis_pb2.FEATURE_HASHES,
+}
 
 
 @dataclass(frozen=True)
@@ -38,89 +36,114 @@ class FaceBox:
 
 
 @dataclass(frozen=True)
+class Colour:
+    hex: str
+    share: float
+
+
+@dataclass(frozen=True)
+class DetectedObject:
+    label: str
+    confidence: float
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+@dataclass(frozen=True)
 class FrameAnalysis:
     faces: list[FaceBox] = field(default_factory=list)
     phash: str = ""
     dhash: str = ""
+    whash: str = ""
     colours: list[Colour] = field(default_factory=list)
+    objects: list[DetectedObject] = field(default_factory=list)
+    # OCR: the lines read in the frame, joined in reading order.
+    text: str = ""
+    quality: dict[str, Any] = field(default_factory=dict)
 
 
 class FrameAnalyzer(Protocol):
-    async def analyze(self, frames: list[npt.NDArray[np.uint8]]) -> list[FrameAnalysis]:
-        """One analysis per RGB frame, in order."""
+    async def analyze(self, frames: Sequence[bytes]) -> list[FrameAnalysis]:
+        """One analysis per encoded (JPEG) frame, in order."""
         ...
 
 
-def dominant_colours(rgb: npt.NDArray[np.uint8], count: int = _COLOURS) -> list[Colour]:
-    """The frame's main colours by k-means over a small copy, largest share first (shares of
-    the whole frame; specks under 3% are left out)."""
-    import cv2
-
-    small = cv2.resize(rgb, (_COLOUR_SIDE, _COLOUR_SIDE), interpolation=cv2.INTER_AREA)
-    pixels = small.reshape(-1, 3).astype(np.float32)
-    k = min(count, len(np.unique(pixels, axis=0)))
-    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 1.0)
-    cv2.setRNGSeed(0)  # the same frame always gets the same colours
-    _, labels, centres = cv2.kmeans(pixels, k, None, criteria, 3, cv2.KMEANS_PP_CENTERS)  # type: ignore[call-overload]
-    shares = np.bincount(labels.ravel(), minlength=k) / labels.size
-    order = np.argsort(-shares)
-    return [
-        Colour(
-            "#{:02x}{:02x}{:02x}".format(*(round(float(c)) for c in centres[i])), round(float(shares[i]), 4)
-        )
-        for i in order
-        if shares[i] >= _MIN_COLOUR_SHARE
-    ]
+def feature_codes(names: Sequence[str]) -> list[analysis_pb2.Feature]:
+    """Feature names (settings) to AnalyzeImage codes; faces and hashes are always included,
+    because the summary ranks keyframes by faces and skips look-alikes by pHash."""
+    unknown = sorted(set(names) - set(FEATURES))
+    if unknown:
+        raise InvalidArgument(f"unknown keyframe features {unknown}; known: {sorted(FEATURES)}")
+    return [FEATURES[n] for n in sorted({*names, "faces", "hashes"})]
 
 
-def image_hashes(rgb: npt.NDArray[np.uint8]) -> tuple[str, str]:
-    """(pHash, dHash) of the frame as 16-digit hex strings (imagehash)."""
-    import imagehash
-    from PIL import Image
-
-    image = Image.fromarray(rgb)
-    return str(imagehash.phash(image)), str(imagehash.dhash(image))
+def _round(value: float, digits: int = 1) -> float:
+    return round(float(value), digits)
 
 
-class LocalFrameAnalyzer:
-    """Faces through the vision service's DetectFaces (one batched call), hashes and colours here."""
+def frame_analysis(image: analysis_pb2.ImageAnalysis) -> FrameAnalysis:
+    """The JSON-friendly view of one AnalyzeImage result."""
+    q = image.quality
+    quality: dict[str, Any] = (
+        {
+            "sharpness": _round(q.sharpness),
+            "brightness": _round(q.brightness, 3),
+            "contrast": _round(q.contrast, 3),
+            "noise_sigma": _round(q.noise_sigma, 2),
+            "blurry": q.blurry,
+            "exposure": q.exposure,
+            "noisy": q.noisy,
+        }
+        if image.HasField("quality")
+        else {}
+    )
+    return FrameAnalysis(
+        faces=[
+            FaceBox(
+                _round(f.box.x),
+                _round(f.box.y),
+                _round(f.box.width),
+                _round(f.box.height),
+                round(f.confidence, 3),
+            )
+            for f in image.faces
+        ],
+        phash=image.hashes.phash,
+        dhash=image.hashes.dhash,
+        whash=image.hashes.whash,
+        colours=[Colour(c.hex, round(c.fraction, 4)) for c in image.colours],
+        objects=[
+            DetectedObject(
+                o.label,
+                round(o.confidence, 3),
+                _round(o.box.x),
+                _round(o.box.y),
+                _round(o.box.width),
+                _round(o.box.height),
+            )
+            for o in image.objects
+        ],
+        text=image.text,
+        quality=quality,
+    )
 
-    def __init__(self, vision: ServiceClient) -> None:
+
+class VisionFrameAnalyzer:
+    """Keyframes through the vision service's AnalyzeImage, one call per batch of frames (the
+    service batches them with concurrent requests on its models)."""
+
+    def __init__(self, vision: ServiceClient, features: Sequence[str]) -> None:
         self.vision = vision
+        self.features = feature_codes(features)
 
-    async def analyze(self, frames: list[npt.NDArray[np.uint8]]) -> list[FrameAnalysis]:
+    async def analyze(self, frames: Sequence[bytes]) -> list[FrameAnalysis]:
         if not frames:
             return []
-        stub = vision_pb2_grpc.VisionServiceStub(self.vision.channel)
-        request = vision_pb2.DetectFacesRequest(
-            frames=[
-                vision_pb2.Image(
-                    raw=vision_pb2.RawImage(
-                        width=f.shape[1], height=f.shape[0], rgb=np.ascontiguousarray(f).tobytes()
-                    )
-                )
-                for f in frames
-            ]
+        stub = analysis_pb2_grpc.ImageAnalysisServiceStub(self.vision.channel)
+        request = analysis_pb2.AnalyzeImageRequest(
+            images=[vision_pb2.Image(encoded=frame) for frame in frames], features=self.features
         )
-        reply = await self.vision.call(stub.DetectFaces, request)
-        results = []
-        for frame, found in zip(frames, reply.frames, strict=True):
-            phash, dhash = image_hashes(frame)
-            results.append(
-                FrameAnalysis(
-                    faces=[
-                        FaceBox(
-                            round(f.box.x, 1),
-                            round(f.box.y, 1),
-                            round(f.box.width, 1),
-                            round(f.box.height, 1),
-                            round(f.confidence, 3),
-                        )
-                        for f in found.faces
-                    ],
-                    phash=phash,
-                    dhash=dhash,
-                    colours=dominant_colours(frame),
-                )
-            )
-        return results
+        reply = await self.vision.call(stub.AnalyzeImage, request)
+        return [frame_analysis(image) for image in reply.images]

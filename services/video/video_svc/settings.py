@@ -61,6 +61,9 @@ class VideoSettings(
     scene_threshold: float = Field(default=27.0, gt=0)
     min_scene_seconds: float = Field(default=1.0, gt=0)
     max_keyframes: int = Field(default=200, ge=1)
+    # What the vision service's AnalyzeImage computes per keyframe (faces and hashes always):
+    # objects, text (OCR), colours, quality, faces, hashes.
+    keyframe_features: list[str] = ["faces", "hashes", "colours", "quality", "objects", "text"]
     top_keyframes: int = Field(default=5, ge=1)
     summary_sentences: int = Field(default=3, ge=1)
     # Long side of the keyframe thumbnails written to the blob store.
