@@ -66,6 +66,21 @@ def _range(
     return request
 
 
+def bucketed_range(
+    principal: Annotated[Principal, Depends(authenticate)],
+    since: Since = None,
+    until: Until = None,
+    bucket: Bucket = "day",
+    kind: Kind = None,
+    tenant: Tenant = None,
+) -> analytics_pb2.RangeRequest:
+    """The query parameters every bucketed endpoint shares, checked and scoped to the caller."""
+    return _range(principal, tenant, since, until, bucket, kind)
+
+
+Range = Annotated[analytics_pb2.RangeRequest, Depends(bucketed_range)]
+
+
 def as_json(message: Message) -> dict[str, Any]:
     """A message as JSON the REST API speaks: numbers as numbers (not proto3's int64 strings),
     timestamps as ISO 8601 UTC, every field present."""
@@ -119,47 +134,23 @@ async def summary(
 
 
 @router.get("/usage")
-async def usage(
-    request: Request,
-    principal: Annotated[Principal, Depends(authenticate)],
-    since: Since = None,
-    until: Until = None,
-    bucket: Bucket = "day",
-    kind: Kind = None,
-    tenant: Tenant = None,
-) -> dict[str, Any]:
+async def usage(request: Request, query: Range) -> dict[str, Any]:
     """Per tenant and bucket: jobs finished, completed and failed, media seconds processed,
     documents scanned and clips produced (jobs count in the bucket in which they finished)."""
-    return as_json(await _call(request, "Usage", _range(principal, tenant, since, until, bucket, kind)))
+    return as_json(await _call(request, "Usage", query))
 
 
 @router.get("/throughput")
-async def throughput(
-    request: Request,
-    principal: Annotated[Principal, Depends(authenticate)],
-    since: Since = None,
-    until: Until = None,
-    bucket: Bucket = "day",
-    kind: Kind = None,
-    tenant: Tenant = None,
-) -> dict[str, Any]:
+async def throughput(request: Request, query: Range) -> dict[str, Any]:
     """Per bucket and job kind: jobs completed and failed, and jobs, media seconds and documents per hour."""
-    return as_json(await _call(request, "Throughput", _range(principal, tenant, since, until, bucket, kind)))
+    return as_json(await _call(request, "Throughput", query))
 
 
 @router.get("/latency")
-async def latency(
-    request: Request,
-    principal: Annotated[Principal, Depends(authenticate)],
-    since: Since = None,
-    until: Until = None,
-    bucket: Bucket = "day",
-    kind: Kind = None,
-    tenant: Tenant = None,
-) -> dict[str, Any]:
+async def latency(request: Request, query: Range) -> dict[str, Any]:
     """Per bucket, job kind and step: p50/p90/p99, mean and max seconds; steps 'queue' and 'total'
     time completed jobs from creation to pick-up and to completion."""
-    return as_json(await _call(request, "Latency", _range(principal, tenant, since, until, bucket, kind)))
+    return as_json(await _call(request, "Latency", query))
 
 
 @router.get("/failures")
@@ -186,7 +177,7 @@ def _download(report: analytics_pb2.RenderedReport) -> Response:
 @router.get("/report", response_class=Response)
 async def report(
     request: Request,
-    principal: Annotated[Principal, Depends(authenticate)],
+    query: Range,
     format: Annotated[
         Literal["csv", "html"], Query(description="csv: one dataset; html: every dataset with charts")
     ],
@@ -194,17 +185,10 @@ async def report(
         Literal["usage", "throughput", "latency", "failures"] | None,
         Query(description="csv only; default usage"),
     ] = None,
-    since: Since = None,
-    until: Until = None,
-    bucket: Bucket = "day",
-    kind: Kind = None,
-    tenant: Tenant = None,
 ) -> Response:
     """A report rendered now, as a download."""
-    query = analytics_pb2.RenderReportRequest(
-        range=_range(principal, tenant, since, until, bucket, kind), format=format, dataset=dataset or ""
-    )
-    return _download(await _call(request, "RenderReport", query))
+    rendered = analytics_pb2.RenderReportRequest(range=query, format=format, dataset=dataset or "")
+    return _download(await _call(request, "RenderReport", rendered))
 
 
 @router.get("/reports")
