@@ -17,7 +17,7 @@ from clipsift_common.events import EventBus
 from clipsift_common.grpc_client import ServiceClient
 from clipsift_common.metrics import LATENCY_BUCKETS
 
-from .api import analytics, analyze, clips, compare, health, jobs, text
+from .api import analytics, analyze, clips, compare, health, jobs, models, text
 from .errors import install_error_handlers
 from .jobs import JobStore
 from .projector import JobProjector
@@ -57,6 +57,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         state.text = _client(settings, settings.text_target)
         state.analytics = _client(settings, settings.analytics_target)
         state.video = _client(settings, settings.video_target)
+        state.training = _client(settings, settings.training_target)
         stop = asyncio.Event()
         projector = asyncio.create_task(JobProjector(bus, state.jobs).run(stop))
         try:
@@ -67,6 +68,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             await state.text.close()
             await state.analytics.close()
             await state.video.close()
+            await state.training.close()
             await bus.close()
             await pool.close()
 
@@ -77,7 +79,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (health, text, compare, analyze, jobs, clips, analytics):
+    for module in (health, text, compare, analyze, jobs, clips, analytics, models):
         app.include_router(module.router)
 
     @app.middleware("http")

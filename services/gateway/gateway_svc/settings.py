@@ -17,6 +17,7 @@ class GatewaySettings(ServiceSettings, NatsSettings, DatabaseSettings, BlobSetti
     text_target: str
     analytics_target: str
     video_target: str
+    training_target: str
     grpc_deadline_seconds: float = Field(default=30.0, gt=0)
     breaker_fail_max: int = Field(default=5, ge=1)
     breaker_reset_seconds: float = Field(default=15.0, gt=0)
@@ -29,6 +30,7 @@ class GatewaySettings(ServiceSettings, NatsSettings, DatabaseSettings, BlobSetti
     max_request_text_chars: int = Field(default=2_000_000, ge=1)
     max_video_upload_bytes: int = Field(default=8 * 1024**3, gt=0)
     max_video_seconds: float = Field(default=4 * 3600.0, gt=0)
+    max_dataset_upload_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
 
 
 class AdminSettings(DatabaseSettings):

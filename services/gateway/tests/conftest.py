@@ -291,6 +291,8 @@ async def platform(
         text_target=text_target,
         analytics_target=f"127.0.0.1:{analytics_port}",
         video_target=f"127.0.0.1:{video_port}",
+        # No training service here (services/training/tests run the gateway with one).
+        training_target="127.0.0.1:1",
         db_pool_max=4,
         **overrides,
     )

@@ -75,8 +75,12 @@ class JobContext:
             **fields,
         )
 
-    async def progress(self, step: str, fraction: float, message: str = "") -> None:
-        """Publish progress (at most one event per whole percent) and extend the ack deadline."""
+    async def progress(
+        self, step: str, fraction: float, message: str = "", details: Mapping[str, Any] | None = None
+    ) -> None:
+        """Publish progress (at most one event per whole percent) and extend the ack deadline.
+
+        ``details`` (e.g. epoch, step and loss of a training job) travel as the event's payload."""
         if step not in self._step_started:
             self._step_started[step] = time.perf_counter()
         percent = int(fraction * 100)
@@ -91,12 +95,15 @@ class JobContext:
                 progress=fraction,
                 step=step,
                 message=message,
+                payload=details,
             )
         )
 
-    def progress_threadsafe(self, step: str, fraction: float, message: str = "") -> None:
+    def progress_threadsafe(
+        self, step: str, fraction: float, message: str = "", details: Mapping[str, Any] | None = None
+    ) -> None:
         """For CPU-bound code running in a worker thread."""
-        asyncio.run_coroutine_threadsafe(self.progress(step, fraction, message), self._loop)
+        asyncio.run_coroutine_threadsafe(self.progress(step, fraction, message, details), self._loop)
 
     def step_done(self, step: str) -> None:
         started = self._step_started.get(step)
