@@ -21,7 +21,6 @@ from video_svc.settings import VideoSettings
 from vision_svc.settings import VisionSettings
 
 
-
 class TextProcessSettings(TextSettings, PredictSettings):
     """Everything the text process reads: its own settings and Predict's (the same prefix)."""
 
