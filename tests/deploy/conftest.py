@@ -34,8 +34,8 @@ CHART_VALUE_SETS = {
     "external-databases": [VALUE_SETS / "external-databases.yaml"],
     "all-enabled": [VALUE_SETS / "all-enabled.yaml"],
 }
-SERVICES = ("gateway", "text", "analytics", "audio", "vision", "video")
-GPU_SERVICES = ("text", "audio", "vision", "video")
+SERVICES = ("gateway", "text", "analytics", "audio", "vision", "video", "training")
+GPU_SERVICES = ("text", "audio", "vision", "video", "training")
 
 Manifest = dict[str, Any]
 

@@ -14,18 +14,26 @@ from pydantic_settings import BaseSettings
 from analytics_svc.settings import AnalyticsSettings
 from audio_svc.settings import AudioSettings
 from gateway_svc.settings import AdminSettings, GatewaySettings
+from text_svc.predict_settings import PredictSettings
 from text_svc.settings import TextSettings
+from training_svc.settings import TrainingSettings
 from video_svc.settings import VideoSettings
 from vision_svc.settings import VisionSettings
+
+
+class TextProcessSettings(TextSettings, PredictSettings):
+    """Everything the text process reads: its own settings and Predict's (the same prefix)."""
+
 
 VALUE_SETS = ("defaults", "cpu-only", "external-databases", "all-enabled")
 SETTINGS: dict[str, type[BaseSettings]] = {
     "gateway": GatewaySettings,
-    "text": TextSettings,
+    "text": TextProcessSettings,
     "analytics": AnalyticsSettings,
     "audio": AudioSettings,
     "vision": VisionSettings,
     "video": VideoSettings,
+    "training": TrainingSettings,
 }
 
 
@@ -221,6 +229,9 @@ def test_targets_point_at_the_services(k8s: SimpleNamespace) -> None:
     assert gateway["CLIPSIFT_GATEWAY_ANALYTICS_TARGET"]["value"] == target("analytics")
     assert gateway["CLIPSIFT_GATEWAY_VIDEO_TARGET"]["value"] == target("video")
     assert gateway["CLIPSIFT_GATEWAY_VISION_TARGET"]["value"] == target("vision")
+    assert gateway["CLIPSIFT_GATEWAY_TRAINING_TARGET"]["value"] == target("training")
+    text = k8s.env_names(deployments["text"])
+    assert text["CLIPSIFT_TEXT_TRAINING_TARGET"]["value"] == target("training")
     video = k8s.env_names(deployments["video"])
     assert video["CLIPSIFT_VIDEO_AUDIO_TARGET"]["value"] == target("audio")
     assert video["CLIPSIFT_VIDEO_VISION_TARGET"]["value"] == target("vision")
@@ -238,7 +249,7 @@ def test_blob_store_is_one_shared_rwx_claim(k8s: SimpleNamespace) -> None:
             mount = next(m for m in k8s.container(deployment)["volumeMounts"] if m["name"] == "blobs")
             assert k8s.env_names(deployment)[prefix(name) + "BLOB_DIR"]["value"] == mount["mountPath"]
             mounts[name] = mount["mountPath"]
-    assert set(mounts) == {"gateway", "text", "analytics", "audio", "video"}
+    assert set(mounts) == {"gateway", "text", "analytics", "audio", "video", "training"}
     assert len(set(mounts.values())) == 1, "the same path in every pod"
     external = k8s.render_value_set("external-databases")
     assert not [m for m in external if m["kind"] == "PersistentVolumeClaim"], "existingClaim: none created"
@@ -315,15 +326,17 @@ def test_network_policies_admit_only_the_architecture(k8s: SimpleNamespace) -> N
         "video": {"grpc": {"gateway"}},
         "audio": {"grpc": {"video"}},
         "vision": {"grpc": {"gateway", "video"}},
+        "training": {"grpc": {"gateway", "text"}},
         "migrations": {},
     }
     expected_egress = {
-        "gateway": {"dns", "text", "analytics", "video", "vision", "port:4222", "port:5432"},
-        "text": {"dns", "port:4222", "port:5432"},
+        "gateway": {"dns", "text", "analytics", "video", "vision", "training", "port:4222", "port:5432"},
+        "text": {"dns", "training", "port:4222", "port:5432"},
         "analytics": {"dns", "port:4222", "port:5432"},
         "video": {"dns", "audio", "vision", "port:4222", "port:5432"},
         "audio": {"dns"},
         "vision": {"dns", "port:5432"},
+        "training": {"dns", "port:4222", "port:5432"},
         "migrations": {"dns", "port:5432"},
     }
     for component in expected_ingress:

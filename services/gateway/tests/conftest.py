@@ -323,6 +323,8 @@ async def platform(
         video_target=f"127.0.0.1:{video_port}",
         # Image routes are tested against a real vision server in test_gateway_images.
         vision_target="127.0.0.1:1",
+        # No training service here (services/training/tests run the gateway with one).
+        training_target="127.0.0.1:1",
         db_pool_max=4,
         **overrides,
     )

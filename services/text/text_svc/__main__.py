@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from clipsift.text.v1 import analysis_pb2_grpc, index_pb2_grpc, text_pb2_grpc
+from clipsift.text.v1 import analysis_pb2_grpc, index_pb2_grpc, predict_pb2_grpc, text_pb2_grpc
 from clipsift_common.blobstore import LocalBlobStore
 from clipsift_common.events import EventBus
+from clipsift_common.grpc_client import ServiceClient
 from clipsift_common.grpc_server import GrpcServer, ServiceBinding, run_service
 from clipsift_common.logging import configure_logging
 from clipsift_common.metrics import serve_metrics
@@ -15,6 +16,7 @@ from clipsift_common.worker import JobWorker
 
 from .analysis import Analyzer
 from .analysis_servicer import TextAnalysisServicer
+from .classifiers import DeployedModels, registry_source
 from .dedup_job import KIND, DedupJob
 from .detector import Detector
 from .embeddings import Embedder
@@ -23,12 +25,14 @@ from .index_job import IndexJob
 from .index_servicer import IndexServicer
 from .index_setup import open_text_index
 from .minhash import lsh_params
+from .predict_servicer import PredictionServicer
+from .predict_settings import PredictSettings
 from .semantic import SemanticDetector
 from .servicer import TextServicer
 from .settings import TextSettings
 
 
-async def main(settings: TextSettings) -> None:
+async def main(settings: TextSettings, predict_settings: PredictSettings) -> None:
     detector = Detector(settings)
     analyzer = Analyzer(settings)
     embedder = Embedder(settings)
@@ -36,6 +40,10 @@ async def main(settings: TextSettings) -> None:
     index, pool = None, None
     if settings.database_url:
         index, pool = await open_text_index(settings, detector, embedder, blobs)
+    training = ServiceClient(
+        predict_settings.training_target, deadline_seconds=predict_settings.training_deadline_seconds
+    )
+    deployed = DeployedModels(predict_settings, blobs, registry_source(training))
     server = GrpcServer(
         settings,
         [
@@ -54,6 +62,11 @@ async def main(settings: TextSettings) -> None:
                 IndexServicer(index),
                 "clipsift.text.v1.IndexService",
             ),
+            ServiceBinding(
+                predict_pb2_grpc.add_PredictionServiceServicer_to_server,
+                PredictionServicer(deployed),
+                "clipsift.text.v1.PredictionService",
+            ),
         ],
     )
     bus = await EventBus.from_settings(settings, name="text")
@@ -70,16 +83,25 @@ async def main(settings: TextSettings) -> None:
         # Analysis models (lingua, spaCy, ...) likewise: a few seconds, before SERVING.
         await asyncio.to_thread(analyzer.load)
 
-    cleanup = [bus.close, embedder.close, *([pool.close] if pool is not None else [])]
-    await run_service(server, load, background=[w.run for w in workers], cleanup=cleanup)
+    async def watch_deployments(stop: asyncio.Event) -> None:
+        # Tenants' classifiers load in the background: the text service serves without them (and
+        # without the training service) and picks them up as the registry deploys them.
+        await deployed.watch(bus.nc, stop)
+
+    cleanup = [bus.close, embedder.close, deployed.close, training.close]
+    cleanup += [pool.close] if pool is not None else []
+    await run_service(
+        server, load, background=[*(w.run for w in workers), watch_deployments], cleanup=cleanup
+    )
 
 
 if __name__ == "__main__":
     settings = TextSettings()  # type: ignore[call-arg]  # required values come from the environment
+    predict_settings = PredictSettings()  # type: ignore[call-arg]
     configure_logging("text", settings.log_level)
     configure_telemetry("text", settings)
     serve_metrics(settings.metrics_port)
     try:
-        asyncio.run(main(settings))
+        asyncio.run(main(settings, predict_settings))
     finally:
         shutdown_telemetry()

@@ -17,6 +17,10 @@ class ApiError(Exception):
     pass
 
 
+# Dataset file suffix -> the media type the gateway expects.
+DATASET_TYPES = {".csv": "text/csv", ".jsonl": "application/jsonl", ".ndjson": "application/jsonl"}
+
+
 def default_home() -> Path:
     return Path(os.environ.get("CLIPSIFT_HOME", ".clipsift"))
 
@@ -167,6 +171,40 @@ class Client:
         """Start a near-duplicate job over the videos in a zip."""
         params = {"index": index, "against_index": against_index}
         return self._upload("/v1/videos/duplicates", zip_path, params, "application/zip")
+
+    def submit_training(self, path: Path, name: str, options: dict[str, Any]) -> dict[str, Any]:
+        """Upload a labelled dataset (.csv, or .jsonl/.ndjson) and start a training job for ``name``."""
+        suffix = path.suffix.lower()
+        if suffix not in DATASET_TYPES:
+            raise ApiError(f"{path}: a dataset is a .csv or .jsonl file (text and label per row)")
+
+        def chunks() -> Iterator[bytes]:
+            with path.open("rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    yield chunk
+
+        reply = self.http.post(
+            f"/v1/models/{name}/train",
+            params={k: v for k, v in options.items() if v is not None},
+            content=chunks(),
+            headers={"Content-Type": DATASET_TYPES[suffix]},
+            timeout=httpx.Timeout(60.0, write=None),
+        )
+        return dict(self._check(reply))
+
+    def models(self) -> list[dict[str, Any]]:
+        return list(self._check(self.http.get("/v1/models"))["models"])
+
+    def model(self, name: str) -> dict[str, Any]:
+        return dict(self._check(self.http.get(f"/v1/models/{name}")))
+
+    def model_action(self, name: str, action: str, version: int | None = None) -> dict[str, Any]:
+        """``deploy``, ``undeploy`` or ``rollback`` (with an optional version)."""
+        params = {"version": version} if version else {}
+        return dict(self._check(self.http.post(f"/v1/models/{name}/{action}", params=params)))
+
+    def predict(self, name: str, texts: list[str]) -> dict[str, Any]:
+        return dict(self._check(self.http.post(f"/v1/models/{name}/predict", json={"texts": texts})))
 
     def clips(self, job_id: str) -> dict[str, Any]:
         return dict(self._check(self.http.get(f"/v1/jobs/{job_id}/clips")))

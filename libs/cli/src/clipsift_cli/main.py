@@ -13,6 +13,9 @@ clipsift compare A.txt B.txt        passages two text files share (plagiarism re
 clipsift analyze FILE               a text: language, sentiment, keywords, readability, entities;
                                     an image: objects, text, colours, quality, faces, hashes;
                                     a video: scenes, keyframes, faces, colours, transcript summary
+clipsift train DATA --name NAME     fine-tune a text classifier on a labelled CSV/JSONL dataset
+clipsift predict NAME TEXT...       labels of texts by the deployed model NAME
+clipsift models [NAME]              the tenant's models, or NAME's versions; deploy/undeploy/rollback
 clipsift job ID                     a job's status
 """
 
@@ -512,6 +515,112 @@ def cmd_clip(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    client = Client.from_environment(args.gateway_url, args.api_key, args.home)
+    if not args.data.is_file():
+        raise ApiError(f"{args.data} does not exist")
+    options = {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "learning_rate": args.learning_rate,
+        "max_length": args.max_length,
+        "validation_fraction": args.validation_fraction,
+        "seed": args.seed,
+    }
+    job = client.submit_training(args.data, args.name, options)
+    print(f"job {job['id']}: {job['message']}", file=sys.stderr)
+    final = _follow(client, job["id"], args.quiet)
+    if final is None or final["type"] != "completed":
+        raise ApiError(f"training failed: {final['message'] if final else 'no events received'}")
+    result = client.result(job["id"])
+    if args.deploy:
+        client.model_action(args.name, "deploy", result["version"])
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    _print_metrics(result)
+    if args.deploy:
+        print(f'deployed: clipsift predict {args.name} "text"')
+    return 0
+
+
+def _print_metrics(result: dict[str, Any]) -> None:
+    metrics = result["metrics"]
+    print(
+        f"{result['model']} v{result['version']}: accuracy {metrics['accuracy']:.3f}, macro-F1 "
+        f"{metrics['macro_f1']:.3f} on {result['validation_examples']} validation examples "
+        f"({result['train_examples']} trained, {result['train_seconds']:.1f}s on {result['device']})"
+    )
+    labels = metrics["labels"]
+    width = max(8, *(len(label) for label in labels))
+    print(f"  {'label':<{width}}  precision  recall     f1  support")
+    for label in labels:
+        row = metrics["per_class"][label]
+        print(
+            f"  {label:<{width}}  {row['precision']:9.3f}  {row['recall']:6.3f}  {row['f1']:5.3f}  "
+            f"{row['support']:7d}"
+        )
+    print("  confusion (rows: true, columns: predicted, in the order above)")
+    for label, row in zip(labels, metrics["confusion_matrix"], strict=True):
+        print(f"  {label:<{width}}  " + " ".join(f"{n:5d}" for n in row))
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    client = Client.from_environment(args.gateway_url, args.api_key, args.home)
+    texts = list(args.texts)
+    if args.file:
+        texts += [line for line in _read_text(args.file).splitlines() if line.strip()]
+    if not texts:
+        raise ApiError("no texts: pass them as arguments or --file (one per line)")
+    result = client.predict(args.model, texts)
+    if args.json:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+        return 0
+    for text, prediction in zip(texts, result["predictions"], strict=True):
+        excerpt = text if len(text) <= 60 else text[:57] + "..."
+        print(f"{prediction['label']}\t{prediction['score']:.3f}\t{excerpt}")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    client = Client.from_environment(args.gateway_url, args.api_key, args.home)
+    if args.action in ("deploy", "undeploy", "rollback"):
+        if not args.name:
+            raise ApiError(f"models {args.action} needs a model name")
+        deployment = client.model_action(args.name, args.action, args.version)
+        state = f"serves v{deployment['version']}" if deployment["version"] else "is not deployed"
+        print(f"{args.name} {state} (before: v{deployment['previous_version'] or '-'})")
+        return 0
+    if args.action == "show" and not args.name:
+        raise ApiError("models show needs a model name")
+    if args.name:
+        model = client.model(args.name)
+        if args.json:
+            print(json.dumps(model, indent=2))
+            return 0
+        for version in model["versions"]:
+            metrics = version["metrics"]
+            mark = "*" if version["deployed"] else " "
+            print(
+                f"{mark} v{version['version']:<3} accuracy {metrics['accuracy']:.3f}  macro-F1 "
+                f"{metrics['macro_f1']:.3f}  {version['train_examples']} examples  dataset "
+                f"{version['dataset_sha256'][:12]}  {version['created_at']}"
+            )
+        return 0
+    models = client.models()
+    if args.json:
+        print(json.dumps(models, indent=2))
+        return 0
+    if not models:
+        print("no models yet: clipsift train data.csv --name NAME")
+    for model in models:
+        deployed = f"v{model['deployed_version']}" if model["deployed_version"] else "not deployed"
+        print(
+            f"{model['name']:<24} {model['versions']} versions, latest v{model['latest_version']}, {deployed}"
+        )
+    return 0
+
+
 def _follow(client: Client, job_id: str, quiet: bool) -> dict[str, Any] | None:
     """Follow a job's events with one progress bar per step; return the final event."""
     final = None
@@ -525,6 +634,11 @@ def _follow(client: Client, job_id: str, quiet: bool) -> dict[str, Any] | None:
                 total=100, unit="%", desc=step, file=sys.stderr, initial=round(event["progress"] * 100)
             )
         if bar is not None:
+            details = event.get("payload") or {}
+            if "loss" in details:  # a training step: show where it is and how it learns
+                bar.set_postfix(
+                    epoch=f"{details['epoch']}/{details['epochs']}", loss=f"{details['loss']:.4f}"
+                )
             bar.update(round(event["progress"] * 100) - bar.n)
         final = event
     if bar is not None:
@@ -604,6 +718,44 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--gateway-url")
     analyze.add_argument("--api-key")
     analyze.set_defaults(func=cmd_analyze)
+
+    train = commands.add_parser("train", help="fine-tune a text classifier on a labelled dataset")
+    train.add_argument("data", type=Path, help=".csv (header text,label) or .jsonl ({text, label} per line)")
+    train.add_argument("--name", required=True, help="model name (a new version if it exists)")
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--learning-rate", type=float)
+    train.add_argument("--max-length", type=int, help="tokens per text")
+    train.add_argument("--validation-fraction", type=float)
+    train.add_argument("--seed", type=int)
+    train.add_argument("--deploy", action="store_true", help="deploy the new version once trained")
+    train.add_argument("--json", action="store_true", help="print the version and its metrics as JSON")
+    train.add_argument("--quiet", action="store_true", help="no progress bars")
+    train.add_argument("--gateway-url")
+    train.add_argument("--api-key")
+    train.set_defaults(func=cmd_train)
+
+    predict = commands.add_parser("predict", help="classify texts with a deployed model")
+    predict.add_argument("model")
+    predict.add_argument("texts", nargs="*", help="texts to classify")
+    predict.add_argument("--file", type=Path, help="also classify each non-empty line of this file")
+    predict.add_argument("--json", action="store_true")
+    predict.add_argument("--gateway-url")
+    predict.add_argument("--api-key")
+    predict.set_defaults(func=cmd_predict)
+
+    models = commands.add_parser(
+        "models", help="list models, show one's versions, or deploy / undeploy / roll back"
+    )
+    models.add_argument(
+        "action", nargs="?", choices=["list", "show", "deploy", "undeploy", "rollback"], default="list"
+    )
+    models.add_argument("name", nargs="?")
+    models.add_argument("--version", type=int, help="version to deploy or roll back to")
+    models.add_argument("--json", action="store_true")
+    models.add_argument("--gateway-url")
+    models.add_argument("--api-key")
+    models.set_defaults(func=cmd_models)
 
     for name, func, help_text in (
         ("dedup", cmd_dedup, "find near-duplicate text files"),

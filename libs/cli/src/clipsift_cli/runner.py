@@ -98,7 +98,7 @@ class LocalPlatform:
         self.nats_url = self.config.nats_url or self._start_nats()
         self.database_url = self.config.database_url or self._start_postgres()
         blob_dir = str(self.home / "blobs")
-        names = ("text", "analytics", "audio", "vision", "video", "gateway")
+        names = ("text", "analytics", "audio", "vision", "video", "training", "gateway")
         ports = dict(zip(names, free_ports(len(names)), strict=True))
         http_port = self.config.http_port or ports.pop("gateway")
         ports.pop("gateway", None)
@@ -114,8 +114,11 @@ class LocalPlatform:
         self.services = [
             grpc_service("audio"),
             grpc_service("vision", DATABASE_URL=self.database_url),  # the per-tenant image index
-            grpc_service("text", DATABASE_URL=self.database_url),  # the per-tenant text index
+            grpc_service(
+                "text", DATABASE_URL=self.database_url, TRAINING_TARGET=targets["TRAINING_TARGET"]
+            ),  # the per-tenant text index
             grpc_service("analytics", DATABASE_URL=self.database_url),
+            grpc_service("training", DATABASE_URL=self.database_url),
             grpc_service(
                 "video",
                 AUDIO_TARGET=targets["AUDIO_TARGET"],

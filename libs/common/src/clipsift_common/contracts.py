@@ -36,3 +36,25 @@ class ClipOptions(BaseModel):
     def aspect_ratio(self) -> tuple[int, int]:
         width, height = self.aspect.split(":")
         return int(width), int(height)
+
+
+# A model's name: part of blob keys and URLs, so a conservative alphabet.
+MODEL_NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
+
+
+class TrainOptions(BaseModel):
+    """What a training job is asked for; unset hyper-parameters take the training service's defaults."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=MODEL_NAME_PATTERN, description="Model name (lowercase, digits, '_', '-', '.')")
+    epochs: int | None = Field(default=None, ge=1, le=50, description="Passes over the training data")
+    batch_size: int | None = Field(default=None, ge=1, le=1024, description="Examples per optimiser step")
+    learning_rate: float | None = Field(default=None, gt=0, le=1, description="Peak AdamW learning rate")
+    max_length: int | None = Field(default=None, ge=8, le=512, description="Tokens per text (longer: cut)")
+    validation_fraction: float | None = Field(
+        default=None, gt=0, lt=1, description="Share of each class held out for validation"
+    )
+    seed: int | None = Field(
+        default=None, ge=0, le=2**31 - 1, description="Seed of the split and the training"
+    )

@@ -44,6 +44,10 @@ TYPE_NAMES: dict[int, str] = {
     events_pb2.EVENT_TYPE_COMPLETED: "completed",
     events_pb2.EVENT_TYPE_FAILED: "failed",
 }
+# Core NATS (not the jobs stream): every change of a model deployment, published by the training
+# service as a clipsift.training.v1.Deployment on ``models.deployments.<tenant>``, heard by every
+# inference replica at once.
+DEPLOYMENTS_SUBJECT = "models.deployments"
 TERMINAL_TYPES = frozenset({events_pb2.EVENT_TYPE_COMPLETED, events_pb2.EVENT_TYPE_FAILED})
 # A fixed namespace makes event ids a pure function of (job, step): republishing after a
 # redelivery produces the same id, which JetStream and PostgreSQL both drop as a duplicate.

@@ -91,8 +91,12 @@ class JobContext:
             **fields,
         )
 
-    async def progress(self, step: str, fraction: float, message: str = "") -> None:
-        """Publish progress (at most one event per whole percent) and extend the ack deadline."""
+    async def progress(
+        self, step: str, fraction: float, message: str = "", details: Mapping[str, Any] | None = None
+    ) -> None:
+        """Publish progress (at most one event per whole percent) and extend the ack deadline.
+
+        ``details`` (e.g. epoch, step and loss of a training job) travel as the event's payload."""
         if step not in self._steps_seen:
             self._start_step(step)
         percent = int(fraction * 100)
@@ -107,14 +111,20 @@ class JobContext:
                 progress=fraction,
                 step=step,
                 message=message,
-                payload={"elapsed_seconds": round(time.perf_counter() - self._attempt_started, 3)},
+                # ``details`` first: the attempt's elapsed time is the worker's to state.
+                payload={
+                    **(details or {}),
+                    "elapsed_seconds": round(time.perf_counter() - self._attempt_started, 3),
+                },
             ),
             self._trace_context,
         )
 
-    def progress_threadsafe(self, step: str, fraction: float, message: str = "") -> None:
+    def progress_threadsafe(
+        self, step: str, fraction: float, message: str = "", details: Mapping[str, Any] | None = None
+    ) -> None:
         """For CPU-bound code running in a worker thread."""
-        asyncio.run_coroutine_threadsafe(self.progress(step, fraction, message), self._loop)
+        asyncio.run_coroutine_threadsafe(self.progress(step, fraction, message, details), self._loop)
 
     def step_done(self, step: str) -> None:
         """End ``step`` now (otherwise it ends when the next step starts or the job ends)."""

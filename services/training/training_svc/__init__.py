@@ -1,0 +1,1 @@
+"""clipsift training service: fine-tunes text classifiers and keeps the model registry."""
