@@ -92,6 +92,7 @@ async def gateway(
         analytics_target="127.0.0.1:1",
         video_target="127.0.0.1:1",
         vision_target=f"127.0.0.1:{port}",
+        training_target="127.0.0.1:1",
         max_image_request_bytes=3_000_000,
         max_image_files=20,
         db_pool_max=2,

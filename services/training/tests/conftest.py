@@ -208,6 +208,7 @@ async def models_platform(
         analytics_target="127.0.0.1:1",
         video_target="127.0.0.1:1",
         training_target=f"127.0.0.1:{training_port}",
+        vision_target="127.0.0.1:1",
         db_pool_max=4,
     )
     app = create_app(gateway_settings)
