@@ -12,6 +12,7 @@ from clipsift_common.logging import configure_logging
 from clipsift_common.metrics import serve_metrics
 from clipsift_common.worker import JobWorker
 
+from . import scan
 from .analysis import Analyzer
 from .analysis_servicer import TextAnalysisServicer
 from .dedup_job import KIND, DedupJob
@@ -50,6 +51,8 @@ async def main(settings: TextSettings) -> None:
     async def load() -> None:
         # The LSH parameter search for the default threshold takes a moment: do it before SERVING.
         await asyncio.to_thread(lsh_params, settings.default_threshold, settings.num_perm)
+        # The near-duplicate kernels compile on first use (seconds): not on a request's clock.
+        await asyncio.to_thread(scan.warm_up)
         # The embedding model loads once, here, so health is SERVING only with it in memory.
         await asyncio.to_thread(embedder.load)
         # Analysis models (lingua, spaCy, ...) likewise: a few seconds, before SERVING.
