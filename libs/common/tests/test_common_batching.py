@@ -116,3 +116,26 @@ async def test_invalid_limits_are_rejected() -> None:
         MicroBatcher(Squares(), max_batch=0, max_wait_ms=1, name="t-bad")
     with pytest.raises(ValueError, match="max_wait_ms"):
         MicroBatcher(Squares(), max_batch=1, max_wait_ms=-1, name="t-bad")
+
+
+async def test_submit_many_queues_items_together_and_returns_them_in_order() -> None:
+    fn = Squares()
+    async with MicroBatcher(fn, max_batch=4, max_wait_ms=100, name="t-many") as batcher:
+        results, single = await asyncio.gather(batcher.submit_many(list(range(10))), batcher.submit(20))
+    assert results == [i * i for i in range(10)]
+    assert single == 400
+    # Queued behind each other: full batches, no wait for the last one's company.
+    assert fn.batches == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 20]]
+
+
+async def test_submit_many_fails_with_its_batch_and_drops_its_unrun_items() -> None:
+    fn = Squares(delay=0.05)
+    async with MicroBatcher(fn, max_batch=2, max_wait_ms=0, name="t-many-error") as batcher:
+        with pytest.raises(ValueError, match="negative"):
+            await batcher.submit_many([1, -1, 2, 3, 4, 5])
+        assert await batcher.submit_many([]) == []
+    # The failing batch ran; at most the batch already running after it did, not every item.
+    assert fn.batches[0] == [1, -1]
+    assert len(fn.batches) <= 2
+    with pytest.raises(Unavailable, match="shut down"):
+        await batcher.submit_many([1])

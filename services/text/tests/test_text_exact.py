@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from text_svc import detector as detector_module
@@ -64,22 +65,37 @@ def test_exact_groups_and_flags_in_find_duplicates(detector: Detector) -> None:
     ]
 
 
-def test_exact_duplicates_are_not_shingled_or_minhashed(
-    detector: Detector, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_exact_duplicates_are_searched_once(detector: Detector, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The one pass over the corpus hashes every document; LSH and verification see one
+    # representative per distinct text.
     seen: list[int] = []
-    real = detector_module.shingle_documents
+    real = detector_module.search
 
-    def counting(texts: list[str], size: int):  # type: ignore[no-untyped-def]
-        seen.append(len(texts))
-        return real(texts, size)
+    def counting(sigs, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(len(sigs))
+        return real(sigs, *args, **kwargs)
 
-    monkeypatch.setattr(detector_module, "shingle_documents", counting)
+    monkeypatch.setattr(detector_module, "search", counting)
     result, _ = detector.find_duplicates([str(i) for i in range(50)], [BASE] * 49 + [OTHER])
     assert seen == [2]  # one representative per distinct text
     assert result.candidate_pairs == 0  # nothing left for LSH to propose
     assert result.clusters == [list(range(49))]
     assert result.exact_pairs == len(result.pairs) == 48
+
+
+def test_grouping_by_keys_confirms_with_sha1() -> None:
+    texts = ["alpha beta", "gamma", "ALPHA  beta", "delta", "gamma"]
+    by_digest = group_exact(texts)
+    # Keys that collide for every text: SHA-1 still keeps different texts apart.
+    colliding = group_exact(texts, np.zeros(len(texts), dtype=np.uint64))
+    assert colliding.members == by_digest.members == [[0, 2], [1, 4], [3]]
+    assert colliding.digests == by_digest.digests
+    # Distinct keys: no SHA-1 is computed, and unique texts carry no digest.
+    unique = group_exact(texts, np.arange(len(texts), dtype=np.uint64))
+    assert unique.members == [[0], [1], [2], [3], [4]]
+    assert unique.digests == [""] * 5
+    with pytest.raises(ValueError, match="2 keys for 5 texts"):
+        group_exact(texts, np.zeros(2, dtype=np.uint64))
 
 
 def test_exact_only_documents_with_no_words_still_fail(detector: Detector) -> None:

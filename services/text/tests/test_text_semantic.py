@@ -214,3 +214,14 @@ async def test_bad_input_gets_a_clear_status(
     with pytest.raises(grpc.aio.AioRpcError) as error:
         await requests[call]()
     assert error.value.code() == code, error.value.details()
+
+
+def test_token_budget_batches_give_encode_embeddings(embedding_model: EmbeddingModel) -> None:
+    # Lengths from a few tokens to past the model's 256-token limit, in no order.
+    texts = [CAT, " ".join(UNRELATED * 12), CAT_PARAPHRASE, *UNRELATED, " ".join(UNRELATED * 3), "ok"]
+    expected = embedding_model.encode(texts, batch_size=4)
+    for max_texts, max_tokens in ((64, 8192), (2, 8192), (64, 256), (1, 256)):
+        vectors = embedding_model.encode_by_tokens(texts, max_texts, max_tokens)
+        assert vectors.dtype == np.float32
+        np.testing.assert_allclose(vectors, expected, atol=1e-5)
+    assert embedding_model.encode_by_tokens([], 8, 256).shape == (0, 384)

@@ -14,6 +14,7 @@ from clipsift_common.metrics import serve_metrics
 from clipsift_common.telemetry import configure_telemetry, shutdown_telemetry
 from clipsift_common.worker import JobWorker
 
+from . import scan
 from .analysis import Analyzer
 from .analysis_servicer import TextAnalysisServicer
 from .classifiers import DeployedModels, registry_source
@@ -78,6 +79,8 @@ async def main(settings: TextSettings, predict_settings: PredictSettings) -> Non
     async def load() -> None:
         # The LSH parameter search for the default threshold takes a moment: do it before SERVING.
         await asyncio.to_thread(lsh_params, settings.default_threshold, settings.num_perm)
+        # The near-duplicate kernels compile on first use (seconds): not on a request's clock.
+        await asyncio.to_thread(scan.warm_up)
         # The embedding model loads once, here, so health is SERVING only with it in memory.
         await asyncio.to_thread(embedder.load)
         # Analysis models (lingua, spaCy, ...) likewise: a few seconds, before SERVING.

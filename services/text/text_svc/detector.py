@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from clipsift_common.errors import InvalidArgument, ResourceExhausted
 
 from .align import Alignment, align
 from .exact import expand, group_exact
-from .minhash import DuplicateResult, estimated_jaccard, find_duplicates, signatures
+from .minhash import DuplicateResult, estimated_jaccard, oph_signatures, search
+from .scan import scan_corpus
 from .settings import TextSettings
 from .shingles import ShingleSets, exact_jaccard, shingle_documents
 
@@ -50,7 +53,7 @@ class Detector:
         return requested
 
     def _check_text(self, label: str, text: str) -> None:
-        if not text.strip():
+        if not text or text.isspace():
             raise InvalidArgument(f"{label} is empty")
         if len(text) > self.settings.max_document_chars:
             raise ResourceExhausted(
@@ -61,7 +64,7 @@ class Detector:
         self._check_text("text a", a)
         self._check_text("text b", b)
         sets = self._shingle([a, b], self._shingle_size(shingle_size), ["text a", "text b"])
-        sigs = signatures(sets, self.settings.num_perm)
+        sigs = oph_signatures(sets, self.settings.num_perm)
         return Similarity(
             estimated=estimated_jaccard(sigs[0], sigs[1]),
             exact=exact_jaccard(sets.of(0), sets.of(1)),
@@ -107,16 +110,22 @@ class Detector:
         limit: int | None = None,
     ) -> tuple[DuplicateResult, float]:
         """Clusters of exact and near-duplicates. Documents identical after normalisation are
-        grouped by hash first; only one per group is shingled and searched (see ``exact``)."""
+        grouped first; only one per group is searched (see ``exact``)."""
         self.validate_batch(ids, texts, limit=limit)
         resolved = self._threshold(threshold)
         size = self._shingle_size(shingle_size)
-        groups = group_exact(texts)
-        reps = groups.representatives
-        sets = self._shingle([texts[r] for r in reps], size, [f"document {ids[r]!r}" for r in reps])
+        num_perm = self.settings.num_perm
+        # One compiled pass: shingle hashes, OPH signatures and exact-text keys of every document.
+        corpus = scan_corpus(texts, size, num_perm)
+        counts = corpus.shingle_counts()
+        for index in np.flatnonzero(counts == 0)[:1].tolist():
+            raise InvalidArgument(f"document {ids[index]!r} contains no words")
         if progress:
             progress("shingle", 1.0)
-        on_reps = find_duplicates(sets, resolved, self.settings.num_perm, progress)
+            progress("minhash", 1.0)
+        groups = group_exact(texts, corpus.text_keys)
+        reps = np.asarray(groups.representatives, dtype=np.int64)
+        on_reps = search(corpus.signatures[reps], corpus.shingles, corpus.offsets, reps, resolved, progress)
         return expand(on_reps, groups, len(texts)), resolved
 
     @staticmethod

@@ -9,8 +9,11 @@ MinHash or Jaccard work, which matters for corpora full of re-posted copies.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
 
 from .minhash import DuplicateResult, components
 from .shingles import normalize
@@ -29,23 +32,42 @@ class ExactGroups:
 
     representatives: list[int]  # the first document of every distinct text, in document order
     members: list[list[int]]  # per representative, every document with that text (sorted)
-    digests: list[str]  # per representative
+    digests: list[str]  # per representative ("" where grouped by keys and the text is unique)
 
     def duplicated(self) -> list[int]:
         """Indices (into ``representatives``) of the groups with more than one document."""
         return [g for g, docs in enumerate(self.members) if len(docs) > 1]
 
 
-def group_exact(texts: Sequence[str]) -> ExactGroups:
+def group_exact(texts: Sequence[str], keys: npt.NDArray[np.uint64] | None = None) -> ExactGroups:
+    """Documents grouped by normalised text.
+
+    With ``keys`` (``scan.CorpusScan.text_keys``, a 64-bit hash of the same canonical text), only
+    documents whose key is shared are hashed with SHA-1, and they are grouped by that digest, so
+    a key collision never merges different texts. Digests of documents without an exact
+    duplicate are then left empty ("") rather than computed.
+    """
+    if keys is None:
+        return _group_by_digest(range(len(texts)), [content_digest(text) for text in texts])
+    if len(keys) != len(texts):
+        raise ValueError(f"{len(keys)} keys for {len(texts)} texts")
+    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    shared = np.flatnonzero(counts[inverse] > 1).tolist()
+    digest_of = dict(zip(shared, (content_digest(texts[i]) for i in shared), strict=True))
+    return _group_by_digest(range(len(texts)), [digest_of.get(i, "") for i in range(len(texts))])
+
+
+def _group_by_digest(indices: Iterable[int], digests_in_order: list[str]) -> ExactGroups:
     first_of: dict[str, int] = {}
     representatives: list[int] = []
     members: list[list[int]] = []
     digests: list[str] = []
-    for index, text in enumerate(texts):
-        digest = content_digest(text)
-        group = first_of.get(digest)
+    for index, digest in zip(indices, digests_in_order, strict=True):
+        # "" is a document known to have no exact duplicate: always a group of its own.
+        group = first_of.get(digest) if digest else None
         if group is None:
-            first_of[digest] = len(representatives)
+            if digest:
+                first_of[digest] = len(representatives)
             representatives.append(index)
             members.append([index])
             digests.append(digest)

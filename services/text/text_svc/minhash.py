@@ -1,9 +1,18 @@
 """MinHash signatures, LSH banding and exact verification of candidate pairs.
 
-Signatures use the multiply-shift family h(x) = (a*x + b) >> 32 over already well-mixed 64-bit
-shingle hashes, evaluated as one (num_perm x shingles) matrix per block of documents and
-reduced per document with ``np.minimum.reduceat``. Every LSH candidate is verified against the
-exact Jaccard of the shingle sets, so the output holds no false positives.
+Two signature schemes:
+
+- ``oph_signatures`` (what the search uses): one-permutation MinHash with optimal densification
+  (see ``scan``). One hash per shingle picks a bin and a value, so it costs one pass over the
+  shingles whatever ``num_perm`` is; every bin still agrees between two sets with probability
+  equal to their Jaccard.
+- ``signatures``: ``num_perm`` independent multiply-shift hashes h(x) = (a*x + b) >> 32 over the
+  well-mixed 64-bit shingle hashes (classic MinHash), evaluated as one (num_perm x shingles)
+  matrix per block of documents and reduced per document with ``np.minimum.reduceat``.
+
+LSH bands are hashed to one 64-bit key per (document, band) and grouped with one sort. Every
+candidate is verified against the exact Jaccard of the shingle sets (a compiled merge per pair),
+so the output holds no false positives.
 """
 
 from __future__ import annotations
@@ -15,11 +24,13 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-from .shingles import ShingleSets, exact_jaccard
+from . import scan
+from .shingles import ShingleSets, _mix
 
 Signatures = npt.NDArray[np.uint32]
 _SEED = 1_000_003  # fixed: identical inputs give identical signatures on every run and host
 _BLOCK_SHINGLES = 1 << 15  # columns per hash-matrix block (num_perm x block x 8 bytes)
+_BAND_MULT = np.uint64(0x9E3779B97F4A7C15)
 
 
 @lru_cache(maxsize=8)
@@ -70,6 +81,13 @@ def signatures(sets: ShingleSets, num_perm: int) -> Signatures:
     return out
 
 
+def oph_signatures(sets: ShingleSets, num_perm: int) -> Signatures:
+    """Densified one-permutation MinHash, ``num_perm`` bins per document (the search's scheme).
+    Equal to the signatures ``scan.scan_corpus`` computes from the texts. Empty documents get
+    all-max rows."""
+    return scan.oph_signatures(sets.values, sets.offsets, num_perm)
+
+
 def estimated_jaccard(sig_a: Signatures, sig_b: Signatures) -> float:
     return float(np.mean(sig_a == sig_b))
 
@@ -100,27 +118,53 @@ def lsh_params(threshold: float, num_perm: int, fn_weight: float = 0.99) -> tupl
     return best
 
 
-def candidate_pairs(sigs: Signatures, bands: int, rows: int) -> npt.NDArray[np.int64]:
-    """Unique (i, j), i < j, of documents sharing at least one band bucket."""
+def band_keys(sigs: Signatures, bands: int, rows: int) -> npt.NDArray[np.uint64]:
+    """(documents, bands) 64-bit keys: equal band contents give equal keys, and different ones
+    (or different bands) collide with probability 2**-64 (candidates are verified anyway)."""
     n = sigs.shape[0]
-    found: list[npt.NDArray[np.int64]] = []
-    for band in range(bands):
-        keys = np.ascontiguousarray(sigs[:, band * rows : (band + 1) * rows]).view(
-            np.dtype((np.void, rows * 4))
-        )
-        _, bucket = np.unique(keys.ravel(), return_inverse=True)
-        order = np.argsort(bucket, kind="stable")
-        sorted_buckets = bucket[order]
-        boundaries = np.flatnonzero(np.diff(sorted_buckets)) + 1
-        for members in np.split(order, boundaries):
-            if len(members) > 1:
-                members = np.sort(members)
-                i, j = np.triu_indices(len(members), k=1)
-                found.append(members[i] * n + members[j])
-    if not found:
+    values = sigs[:, : bands * rows].reshape(n, bands, rows).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        keys = np.broadcast_to(_mix(np.arange(1, bands + 1, dtype=np.uint64)), (n, bands)).copy()
+        for row in range(rows):
+            keys = keys * _BAND_MULT + values[:, :, row]
+        return _mix(keys)
+
+
+def candidate_pairs(sigs: Signatures, bands: int, rows: int) -> npt.NDArray[np.int64]:
+    """Unique (i, j), i < j, of documents sharing at least one band bucket, sorted."""
+    n = sigs.shape[0]
+    if n < 2 or bands < 1:
         return np.zeros((0, 2), dtype=np.int64)
-    codes = np.unique(np.concatenate(found))
+    keys = band_keys(sigs, bands, rows).ravel()
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    starts = np.flatnonzero(np.concatenate([[True], sorted_keys[1:] != sorted_keys[:-1]]))
+    lengths = np.diff(np.append(starts, len(keys)))
+    shared = lengths > 1
+    codes = _bucket_pair_codes(order // bands, starts[shared], lengths[shared], n)
+    codes = np.unique(codes)
     return np.stack([codes // n, codes % n], axis=1)
+
+
+@scan._jit
+def _bucket_pair_codes(
+    docs: npt.NDArray[np.int64], starts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64], n: int
+) -> npt.NDArray[np.int64]:
+    total = 0
+    for length in lengths:
+        total += length * (length - 1) // 2
+    out = np.empty(total, dtype=np.int64)
+    m = 0
+    for b in range(len(starts)):
+        s, length = starts[b], lengths[b]
+        for x in range(s, s + length):
+            for y in range(x + 1, s + length):
+                i, j = docs[x], docs[y]
+                if i == j:
+                    continue
+                out[m] = min(i, j) * n + max(i, j)
+                m += 1
+    return out[:m]
 
 
 @dataclass(frozen=True)
@@ -145,23 +189,44 @@ def find_duplicates(
 ) -> DuplicateResult:
     """Near-duplicate clusters: connected components of pairs with exact Jaccard >= threshold."""
     report = progress or (lambda step, fraction: None)
-    bands, rows = lsh_params(round(threshold, 4), num_perm)
-    sigs = signatures(sets, num_perm)
+    sigs = oph_signatures(sets, num_perm)
     report("minhash", 1.0)
-    nonempty = sets.sizes() > 0
-    candidates = candidate_pairs(sigs, bands, rows)
-    candidates = candidates[nonempty[candidates[:, 0]] & nonempty[candidates[:, 1]]]
+    return search(sigs, sets.values, sets.offsets, np.arange(len(sets), dtype=np.int64), threshold, report)
+
+
+def search(
+    sigs: Signatures,
+    shingles: npt.NDArray[np.uint64],
+    offsets: npt.NDArray[np.int64],
+    documents: npt.NDArray[np.int64],
+    threshold: float,
+    progress: Callable[[str, float], None] | None = None,
+) -> DuplicateResult:
+    """LSH over ``sigs``, then every candidate verified with its exact Jaccard.
+
+    Row ``r`` of ``sigs`` is document ``documents[r]``, whose shingle hashes are
+    ``shingles[offsets[d]:offsets[d + 1]]`` (any order, repeats allowed). Pairs and clusters are
+    in row numbers. Rows without shingles never match.
+    """
+    report = progress or (lambda step, fraction: None)
+    n, num_perm = sigs.shape
+    bands, rows = lsh_params(round(threshold, 4), num_perm)
+    live = np.flatnonzero(offsets[documents + 1] > offsets[documents])
+    candidates = live[candidate_pairs(sigs[live], bands, rows)]
     report("lsh", 1.0)
-    pairs: list[tuple[int, int, float]] = []
-    for done, (i, j) in enumerate(candidates.tolist()):
-        similarity = exact_jaccard(sets.of(i), sets.of(j))
-        if similarity >= threshold:
-            pairs.append((i, j, similarity))
-        if done % 5000 == 4999:
-            report("verify", (done + 1) / len(candidates))
+    similarity = scan.pair_jaccard(shingles, offsets, documents[candidates])
+    keep = similarity >= threshold
+    pairs = list(
+        zip(
+            candidates[keep, 0].tolist(),
+            candidates[keep, 1].tolist(),
+            similarity[keep].tolist(),
+            strict=True,
+        )
+    )
     report("verify", 1.0)
     return DuplicateResult(
-        clusters=list(components(len(sets), [(i, j) for i, j, _ in pairs])),
+        clusters=list(components(n, [(i, j) for i, j, _ in pairs])),
         pairs=pairs,
         candidate_pairs=len(candidates),
         bands=bands,

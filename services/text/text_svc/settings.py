@@ -40,8 +40,11 @@ class TextSettings(ServiceSettings, GrpcServerSettings, NatsSettings, BlobSettin
     embedding_model: str = Field(default_factory=_packaged_embedding_model)
     # "auto" takes CUDA when torch sees a GPU, else the CPU.
     embedding_device: Literal["cpu", "cuda", "auto"] = "auto"
-    # Texts per forward pass of the model; concurrent requests share batches (see embeddings.py).
+    # Most texts per forward pass of the model; concurrent requests share batches (see embeddings.py).
     embedding_batch_size: int = Field(default=64, ge=1, le=4096)
+    # Most tokens per forward pass (texts x longest text): long texts run in narrower batches.
+    # Unset: per device (embeddings.DEFAULT_BATCH_TOKENS); on a CPU small passes stay in cache.
+    embedding_batch_tokens: int | None = Field(default=None, ge=64, le=1_048_576)
     # How long the first text of a batch waits for company: the latency a lone request pays.
     embedding_max_wait_ms: float = Field(default=5.0, ge=0.0, le=1000.0)
     # Cosine threshold FindSemanticDuplicates uses when the request does not say.

@@ -1,7 +1,9 @@
 """Word shingles as sorted arrays of 64-bit hashes, computed for many documents at once.
 
-Tokens are hashed column-wise over a fixed-width code-point matrix, so the cost is a few
-numpy passes over the corpus rather than one Python call per token.
+``shingle_documents`` runs the compiled corpus pass of ``scan``. The plain implementation below
+it (``reference_shingle_documents``: regex tokens, token hashes computed column-wise over a
+fixed-width code-point matrix, per-document ``np.unique``) defines the same values and is what
+the compiled pass is tested and benchmarked against; ``align`` uses its token hashing.
 """
 
 from __future__ import annotations
@@ -14,11 +16,23 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from .scan import (
+    _FNV_OFFSET,
+    _FNV_PRIME,
+    _M1,
+    _M2,
+    _S27,
+    _S30,
+    _S31,
+    scan_corpus,
+    sorted_unique,
+)
+from .scan import _SHINGLE_MULT as _SHINGLE_MULT  # re-exported: align hashes k-grams alike
+
 U64 = npt.NDArray[np.uint64]
 _WORD = re.compile(r"\w+")
-_PRIME = np.uint64(0x100000001B3)  # FNV-1a 64-bit prime
-_OFFSET = np.uint64(0xCBF29CE484222325)
-_SHINGLE_MULT = np.uint64(0x9E3779B97F4A7C15)  # golden-ratio constant
+_PRIME = _FNV_PRIME  # FNV-1a 64-bit
+_OFFSET = _FNV_OFFSET
 _MASK64 = (1 << 64) - 1
 # Tokens longer than this are hashed by a per-character loop instead of one numpy pass per column.
 _LONG_TOKEN = 256
@@ -35,11 +49,11 @@ def tokenize(text: str) -> list[str]:
 
 def _mix(x: U64) -> U64:
     """splitmix64 finaliser: spreads every input bit over the whole word."""
-    x = x ^ (x >> np.uint64(30))
-    x = x * np.uint64(0xBF58476D1CE4E5B9)
-    x = x ^ (x >> np.uint64(27))
-    x = x * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
+    x = x ^ (x >> _S30)
+    x = x * _M1
+    x = x ^ (x >> _S27)
+    x = x * _M2
+    return x ^ (x >> _S31)
 
 
 def hash_tokens(tokens: Sequence[str]) -> U64:
@@ -117,7 +131,19 @@ class ShingleSets:
 
 def shingle_documents(texts: Sequence[str], size: int) -> ShingleSets:
     """Sets of ``size``-word shingles per text. A text shorter than ``size`` words is one shingle;
-    a text with no words has an empty set."""
+    a text with no words has an empty set.
+
+    Computed by the compiled corpus pass (``scan``); equal to ``reference_shingle_documents``.
+    """
+    corpus = scan_corpus(texts, size)
+    values, offsets = sorted_unique(corpus.shingles, corpus.offsets)
+    return ShingleSets(values=values, offsets=offsets)
+
+
+def reference_shingle_documents(texts: Sequence[str], size: int) -> ShingleSets:
+    """``shingle_documents`` in plain Python and numpy (regex tokens, per-document ``np.unique``):
+    about ten times slower, kept as the independent reference the compiled pass is tested and
+    benchmarked against."""
     token_lists = [tokenize(text) for text in texts]
     counts = np.fromiter((len(t) for t in token_lists), dtype=np.int64, count=len(token_lists))
     all_hashes = hash_tokens([tok for toks in token_lists for tok in toks])

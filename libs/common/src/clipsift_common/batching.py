@@ -86,6 +86,25 @@ class MicroBatcher(Generic[T, R]):
         self._queue_depth.set(self._queue.qsize())
         return await future
 
+    async def submit_many(self, items: Sequence[T]) -> list[R]:
+        """``submit`` for several items at once: all queued together, behind each other, with one
+        future each and no task per item; results in order. If one item's batch fails, the
+        caller gets that exception and the items not yet run are dropped."""
+        if self._closed:
+            raise Unavailable(f"batcher {self.name!r} is shut down")
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name=f"batcher-{self.name}")
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[R]] = [loop.create_future() for _ in items]
+        for item, future in zip(items, futures, strict=True):
+            self._queue.put_nowait(_Pending(item, future))
+        self._queue_depth.set(self._queue.qsize())
+        try:
+            return list(await asyncio.gather(*futures))
+        finally:
+            for future in futures:
+                future.cancel()  # no-op for finished ones; unrun items cost no inference
+
     async def close(self) -> None:
         """Refuse new items, run every item already submitted, then stop the worker thread."""
         if self._closed:
