@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -103,52 +103,62 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
             events.append(stored)
         return analytics_pb2.JobEventsResponse(events=events)
 
+    async def _rows(
+        self,
+        request: analytics_pb2.RangeRequest,
+        query: Callable[[AnalyticsRange], Awaitable[list[dict[str, Any]]]],
+        response: Callable[..., Any],
+        row: Callable[..., Any],
+        bucketed: bool = True,
+    ) -> Any:
+        """One query over the request's window, answered as ``response`` of ``row`` messages with
+        the window it covered."""
+        window = self._window(request)
+        fields: dict[str, Any] = {
+            "rows": [_message(row, found) for found in await query(window)],
+            "since": _timestamp(window.since),
+            "until": _timestamp(window.until),
+        }
+        if bucketed:
+            fields["bucket"] = window.bucket
+        return response(**fields)
+
     async def Usage(
         self, request: analytics_pb2.RangeRequest, context: grpc.aio.ServicerContext
     ) -> analytics_pb2.UsageResponse:
-        window = self._window(request)
-        rows = await self.usage.usage(window)
-        return analytics_pb2.UsageResponse(
-            rows=[_message(analytics_pb2.UsageRow, row) for row in rows],
-            since=_timestamp(window.since),
-            until=_timestamp(window.until),
-            bucket=window.bucket,
+        reply: analytics_pb2.UsageResponse = await self._rows(
+            request, self.usage.usage, analytics_pb2.UsageResponse, analytics_pb2.UsageRow
         )
+        return reply
 
     async def Throughput(
         self, request: analytics_pb2.RangeRequest, context: grpc.aio.ServicerContext
     ) -> analytics_pb2.ThroughputResponse:
-        window = self._window(request)
-        rows = await self.usage.throughput(window)
-        return analytics_pb2.ThroughputResponse(
-            rows=[_message(analytics_pb2.ThroughputRow, row) for row in rows],
-            since=_timestamp(window.since),
-            until=_timestamp(window.until),
-            bucket=window.bucket,
+        reply: analytics_pb2.ThroughputResponse = await self._rows(
+            request, self.usage.throughput, analytics_pb2.ThroughputResponse, analytics_pb2.ThroughputRow
         )
+        return reply
 
     async def Latency(
         self, request: analytics_pb2.RangeRequest, context: grpc.aio.ServicerContext
     ) -> analytics_pb2.LatencyResponse:
-        window = self._window(request)
-        rows = await self.usage.latency(window)
-        return analytics_pb2.LatencyResponse(
-            rows=[_message(analytics_pb2.LatencyRow, row) for row in rows],
-            since=_timestamp(window.since),
-            until=_timestamp(window.until),
-            bucket=window.bucket,
+        reply: analytics_pb2.LatencyResponse = await self._rows(
+            request, self.usage.latency, analytics_pb2.LatencyResponse, analytics_pb2.LatencyRow
         )
+        return reply
 
     async def Failures(
         self, request: analytics_pb2.RangeRequest, context: grpc.aio.ServicerContext
     ) -> analytics_pb2.FailuresResponse:
-        window = self._window(request)
-        rows = await self.usage.failures(window)
-        return analytics_pb2.FailuresResponse(
-            rows=[_message(analytics_pb2.FailureRow, row) for row in rows],
-            since=_timestamp(window.since),
-            until=_timestamp(window.until),
+        # Failures are grouped by reason over the whole window, not per bucket.
+        reply: analytics_pb2.FailuresResponse = await self._rows(
+            request,
+            self.usage.failures,
+            analytics_pb2.FailuresResponse,
+            analytics_pb2.FailureRow,
+            bucketed=False,
         )
+        return reply
 
     async def RenderReport(
         self, request: analytics_pb2.RenderReportRequest, context: grpc.aio.ServicerContext
