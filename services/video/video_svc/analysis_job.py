@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 
 from clipsift_common.blobstore import LocalBlobStore
-from clipsift_common.errors import ClipsiftError
 from clipsift_common.grpc_client import ServiceClient
 from clipsift_common.worker import JobContext, JobFailed
 
@@ -34,7 +33,7 @@ from .keyframes import Keyframe, Scene, choose_keyframes, detect_scenes, sharpne
 from .media import extract_audio, fit_within, frame_jpeg
 from .probe import MediaInfo, probe
 from .settings import VideoSettings
-from .sources import resolve_source
+from .sources import job_source
 from .speech import transcribe_words
 from .summary import KeyframeCandidate, extractive_summary, top_keyframes
 from .transcript import plain_text, sentences
@@ -69,16 +68,9 @@ class VideoAnalysisJob:
         language = ctx.options.get("language", "")
         if not all(isinstance(v, str) for v in (source_key, source_path, language)):
             raise JobFailed("source_key, source_path and language must be strings")
-        try:
-            source = await asyncio.to_thread(
-                resolve_source,
-                self.blobs,
-                self.settings.allowed_source_roots,
-                blob_key=source_key,
-                path=source_path,
-            )
-        except ClipsiftError as exc:
-            raise JobFailed(f"the source video cannot be read: {exc}") from exc
+        source = await job_source(
+            self.blobs, self.settings.allowed_source_roots, blob_key=source_key, path=source_path
+        )
         work = self.blobs.local_path(f"work/{ctx.job_id}")
         shutil.rmtree(work, ignore_errors=True)  # a previous attempt's leftovers
         (work / "keyframes").mkdir(parents=True)

@@ -37,7 +37,7 @@ from .probe import MediaInfo, probe
 from .scenes import scene_cuts
 from .scoring import Scorer, ScoringContext, topic_keywords
 from .settings import VideoSettings
-from .sources import resolve_source
+from .sources import job_source
 from .speech import transcribe_words
 from .transcript import plain_text, sentences
 
@@ -97,16 +97,9 @@ class ClipJob:
             raise JobFailed("the job's source must be a blob key or a server path")
         if options.count > self.settings.max_clips:
             raise JobFailed(f"{options.count} clips requested; the limit is {self.settings.max_clips}")
-        try:
-            source = await asyncio.to_thread(
-                resolve_source,
-                self.blobs,
-                self.settings.allowed_source_roots,
-                blob_key=source_key,
-                path=source_path,
-            )
-        except ClipsiftError as exc:
-            raise JobFailed(f"the source video cannot be read: {exc}") from exc
+        source = await job_source(
+            self.blobs, self.settings.allowed_source_roots, blob_key=source_key, path=source_path
+        )
         work = self.blobs.local_path(f"work/{ctx.job_id}")
         shutil.rmtree(work, ignore_errors=True)  # a previous attempt's leftovers
         work.mkdir(parents=True)

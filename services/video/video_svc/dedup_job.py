@@ -28,7 +28,7 @@ from .fingerprint_store import FingerprintStore, IndexedVideo
 from .frames import sample_frames
 from .probe import probe
 from .settings import VideoSettings
-from .sources import resolve_source
+from .sources import job_source
 
 log = logging.getLogger(__name__)
 KIND = "video_dedup"
@@ -199,12 +199,9 @@ class VideoDedupJob:
             if video_id in seen:
                 raise JobFailed(f"video id {video_id!r} appears twice")
             seen.add(video_id)
-            try:
-                resolved = await asyncio.to_thread(
-                    resolve_source, self.blobs, self.settings.allowed_source_roots, blob_key=key, path=path
-                )
-            except ClipsiftError as exc:
-                raise JobFailed(f"{name} cannot be read: {exc}") from exc
+            resolved = await job_source(
+                self.blobs, self.settings.allowed_source_roots, blob_key=key, path=path, name=name
+            )
             found.append(JobVideo(video_id, name, resolved))
         return found
 

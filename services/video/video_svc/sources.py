@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from clipsift_common.blobstore import LocalBlobStore
-from clipsift_common.errors import InvalidArgument, NotFound
+from clipsift_common.errors import ClipsiftError, InvalidArgument, NotFound
+from clipsift_common.worker import JobFailed
 
 
 def resolve_source(
@@ -23,3 +25,19 @@ def resolve_source(
     if not resolved.is_file():
         raise NotFound(f"{blob_key or path} not found")
     return resolved
+
+
+async def job_source(
+    blobs: LocalBlobStore,
+    allowed_roots: tuple[Path, ...],
+    *,
+    blob_key: str,
+    path: str,
+    name: str = "the source video",
+) -> Path:
+    """``resolve_source`` for a job: off the event loop, and a source that cannot be read fails the
+    job (a redelivery would not make it readable)."""
+    try:
+        return await asyncio.to_thread(resolve_source, blobs, allowed_roots, blob_key=blob_key, path=path)
+    except ClipsiftError as exc:
+        raise JobFailed(f"{name} cannot be read: {exc}") from exc
