@@ -4,6 +4,7 @@ below, and scikit-image's astronaut photograph moving across the frame like a pr
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 SCRIPT = [
@@ -20,14 +21,22 @@ SCRIPT = [
 ]
 
 
-def build_talk_video(folder: Path, *, width: int = 1280, height: int = 720, fps: int = 25) -> Path:
-    """Write talk.mp4 (H.264 + AAC) into ``folder`` and return its path."""
+def build_talk_video(
+    folder: Path,
+    *,
+    width: int = 1280,
+    height: int = 720,
+    fps: int = 25,
+    script: Sequence[str] = SCRIPT,
+    voice: str = "en",
+) -> Path:
+    """Write talk.mp4 (H.264 + AAC) into ``folder``, ``script`` spoken by espeak-ng's ``voice``."""
     from skimage import data, io
 
     folder.mkdir(parents=True, exist_ok=True)
     speech = folder / "speech.wav"
-    text = " ".join(SCRIPT)
-    subprocess.run(["espeak-ng", "-s", "150", "-w", str(speech), text], check=True)
+    text = " ".join(script)
+    subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(speech), text], check=True)
     face = folder / "astronaut.png"
     io.imsave(face, data.astronaut()[:400, 60:460])  # head and shoulders, 400x400
     video = folder / "talk.mp4"

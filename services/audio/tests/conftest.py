@@ -14,6 +14,7 @@ from typing import Any
 import grpc
 import pytest
 
+from audio_svc import packaged_models
 from audio_svc.model import SpeechModel
 from audio_svc.servicer import AudioServicer
 from audio_svc.settings import AudioSettings
@@ -56,13 +57,20 @@ def jfk_wav() -> Path:
 
 @pytest.fixture(scope="session")
 def multilingual_model_dir() -> Path:
-    """Whisper base, multilingual (the packaged default model is English-only)."""
-    return fetched("whisper-base")
+    """Whisper base, multilingual: the packaged default model."""
+    return packaged_models.whisper_base()
+
+
+@pytest.fixture(scope="session")
+def english_only_model(tmp_path_factory: pytest.TempPathFactory) -> SpeechModel:
+    """Whisper tiny.en, which deployments choose explicitly for English-only speed."""
+    settings = audio_settings(tmp_path_factory.mktemp("blobs"), model=packaged_models.whisper_tiny_en())
+    return SpeechModel.load(settings)
 
 
 @pytest.fixture(scope="session")
 def speech_model(tmp_path_factory: pytest.TempPathFactory) -> SpeechModel:
-    """The default model (packaged Whisper tiny.en), loaded once for the whole session."""
+    """The default model (packaged multilingual Whisper base), loaded once for the whole session."""
     return SpeechModel.load(audio_settings(tmp_path_factory.mktemp("blobs")))
 
 

@@ -12,7 +12,10 @@ from audio_svc.model import SpeechModel, first_speech
 from audio_svc.settings import AudioSettings
 
 
-async def test_english_only_model_reports_english_without_detecting(running, speak, caplog) -> None:
+async def test_english_only_model_reports_english_without_detecting(
+    start_server, english_only_model, speak, caplog
+) -> None:
+    running = await start_server(model=english_only_model)
     assert not running.servicer.model.multilingual
     source = running.put("s.wav", speak("Bonjour, je voudrais un café, s'il vous plaît.", voice="fr"))
     with caplog.at_level(logging.INFO, logger="audio_svc"):

@@ -10,6 +10,7 @@ import ctranslate2
 import pytest
 from pydantic import ValidationError
 
+from audio_svc import packaged_models
 from audio_svc.decode import decode_audio
 from audio_svc.model import SpeechModel, TranscribeOptions
 from audio_svc.settings import AudioSettings, packaged_model_path
@@ -57,9 +58,35 @@ def test_a_directory_without_a_model_fails_to_load_instead_of_downloading(tmp_pa
 def test_auto_device_picks_what_the_machine_has(tmp_path: Path) -> None:
     model = SpeechModel.load(AudioSettings(blob_dir=tmp_path, device="auto"))
     assert model.device == ("cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu")
+    assert model.multilingual
+    assert all(model.supports_language(code) for code in ("en", "es", "de", "fr", "pt"))
+    assert not model.supports_language("xx")
+
+
+def test_english_only_tiny_en_is_an_explicit_choice(tmp_path: Path) -> None:
+    model = SpeechModel.load(AudioSettings(blob_dir=tmp_path, model=packaged_models.whisper_tiny_en()))
     assert not model.multilingual
     assert model.supports_language("en")
     assert not model.supports_language("de")
+
+
+def test_the_packaged_base_model_is_joined_once_and_kept(tmp_path: Path) -> None:
+    first = packaged_models.whisper_base(tmp_path)
+    stamp = (first / "model.bin").stat().st_mtime_ns
+    assert {p.name for p in first.iterdir()} == {
+        "model.bin",
+        "config.json",
+        "tokenizer.json",
+        "vocabulary.json",
+    }
+    assert packaged_models.whisper_base(tmp_path) == first
+    assert (first / "model.bin").stat().st_mtime_ns == stamp
+    # A truncated copy (a crash mid-join on another machine) is found and joined again.
+    with (first / "model.bin").open("r+b") as handle:
+        handle.truncate(1000)
+    again = packaged_models.whisper_base(tmp_path)
+    assert (again / "model.bin").stat().st_size > 100_000_000
+    assert [p.name for p in tmp_path.iterdir()] == ["whisper-base-1.0.0"]
 
 
 @pytest.mark.gpu

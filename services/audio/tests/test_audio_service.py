@@ -188,7 +188,7 @@ async def test_the_service_process_serves_then_stops_on_sigterm(tmp_path: Path, 
             await process.wait()
     lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
     loaded = next(line for line in lines if line["msg"] == "speech model loaded")
-    assert (loaded["service"], loaded["device"], loaded["multilingual"]) == ("audio", "cpu", False)
+    assert (loaded["service"], loaded["device"], loaded["multilingual"]) == ("audio", "cpu", True)
     transcribed = next(line for line in lines if line["msg"] == "transcribed")
     assert transcribed["audio_seconds"] == 11.0
     assert transcribed["real_time_factor"] < 1.0

@@ -56,12 +56,14 @@ async def test_synthesized_speech_is_transcribed_with_word_timings(running, spea
 
     text = normalise(" ".join(s.text for s in segments))
     heard = [w for w in KEY_WORDS if w in text.split()]
-    # tiny.en on a synthetic voice may slip on a word or two.
+    # A small model on a synthetic voice may slip on a word or two.
     assert len(heard) >= 0.8 * len(KEY_WORDS), f"only {heard} in {text!r}"
     assert normalise(" ".join(w.text for s in segments for w in s.words)) == text
     check_timings(segments, duration)
     for segment in segments:
-        assert (segment.language, segment.language_probability) == ("en", 1.0)
+        # Detected by the multilingual default model, not assumed.
+        assert segment.language == "en"
+        assert segment.language_probability > 0.8
         assert segment.duration == pytest.approx(duration, abs=1e-3)
         assert segment.avg_logprob < 0.0
         assert 0.0 <= segment.no_speech_prob < 0.5
@@ -100,8 +102,8 @@ async def test_language_hint_is_accepted_and_reported(running, speak) -> None:
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"language": "de"}, "language 'de' is not supported (the model is English-only)"),
-        ({"language": "klingon"}, "language 'klingon' is not supported (the model is English-only)"),
+        ({"language": "xx"}, "language 'xx' is not supported"),
+        ({"language": "klingon"}, "language 'klingon' is not supported"),
         ({"beam_size": 11}, "beam_size must be at most 10, got 11"),
     ],
 )
@@ -153,3 +155,11 @@ async def test_a_cancelled_stream_frees_the_model(start_server, jfk_wav) -> None
     call.cancel()
     segments = await asyncio.wait_for(server.transcribe(audio=source), timeout=30)
     assert JFK in normalise(" ".join(s.text for s in segments))
+
+
+async def test_an_english_only_model_refuses_other_languages(start_server, english_only_model, speak) -> None:
+    running = await start_server(model=english_only_model)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await running.transcribe(audio=running.put("s.wav", speak("Hallo.", voice="de")), language="de")
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert caught.value.details() == "language 'de' is not supported (the model is English-only)"

@@ -165,6 +165,15 @@ class Platform:
         assert row is not None
         return int(row[0])
 
+    async def job_options(self, job_id: str) -> dict[str, Any]:
+        """The options a job was queued with, as the gateway stored them."""
+        pool: AsyncConnectionPool = self.app.state.pool
+        async with pool.connection() as conn:
+            cur = await conn.execute("SELECT options FROM jobs WHERE id = %s", (job_id,))
+            row = await cur.fetchone()
+        assert row is not None, f"no job {job_id}"
+        return dict(row[0])
+
     def leftover_files(self) -> list[str]:
         """Files under the blob store's job, upload and temporary folders."""
         return sorted(

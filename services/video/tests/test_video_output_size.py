@@ -25,10 +25,10 @@ def _crop(width: int, height: int) -> CropPath:
 
 def test_a_small_crop_is_not_upscaled_unless_asked() -> None:
     crop = _crop(608, 1080)  # 9:16 out of a 1080p source
-    assert render_size((9, 16), 1920, crop, upscale=False) == (608, 1080)
-    assert render_size((9, 16), 1920, crop, upscale=True) == (1080, 1920)
+    assert render_size(output_size((9, 16), 1920), crop, upscale=False) == (608, 1080)
+    assert render_size(output_size((9, 16), 1920), crop, upscale=True) == (1080, 1920)
 
 
 def test_a_large_crop_is_scaled_down_to_the_configured_size() -> None:
     crop = _crop(1216, 2160)  # 9:16 out of a 4K source
-    assert render_size((9, 16), 1920, crop, upscale=False) == (1080, 1920)
+    assert render_size(output_size((9, 16), 1920), crop, upscale=False) == (1080, 1920)

@@ -204,13 +204,14 @@ class VideoAnalysisJob:
                 "transcribe", start + (end - start) * fraction, f"{segment_end:.0f}s transcribed"
             )
 
-        words, detected = await transcribe_words(
+        speech = await transcribe_words(
             self.audio,
             audio_key,
             language=language,
             deadline_seconds=self.settings.transcribe_deadline_seconds,
             on_segment=report,
         )
+        words, detected = speech.words, speech.language
         if not words:
             return empty | {"language": detected, "note": "no speech found"}
         found = sentences(words)
@@ -221,6 +222,7 @@ class VideoAnalysisJob:
 
         return {
             "language": detected,
+            "language_probability": round(speech.language_probability, 3),
             "text": plain_text(words),
             "words": len(words),
             "sentences": [view(s) for s in found],

@@ -11,6 +11,7 @@ from .model import Sentence
 @dataclass(frozen=True)
 class Candidate:
     sentences: tuple[Sentence, ...]
+    first: int = 0  # index of the first sentence in the talk's sentence list
 
     @property
     def start(self) -> float:
@@ -38,7 +39,7 @@ def candidate_clips(sentences: Sequence[Sentence], min_seconds: float, max_secon
             if duration > max_seconds:
                 break
             if duration >= min_seconds:
-                found.append(Candidate(tuple(sentences[first : last + 1])))
+                found.append(Candidate(tuple(sentences[first : last + 1]), first))
     return found
 
 

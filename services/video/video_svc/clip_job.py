@@ -15,7 +15,7 @@ import logging
 import shutil
 import time
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,21 +24,25 @@ from pydantic import ValidationError
 from clipsift.audio.v1 import audio_pb2, audio_pb2_grpc
 from clipsift_common.blobstore import LocalBlobStore
 from clipsift_common.contracts import ClipOptions
-from clipsift_common.errors import ClipsiftError
+from clipsift_common.errors import ClipsiftError, InvalidArgument
 from clipsift_common.grpc_client import ServiceClient
 from clipsift_common.worker import JobContext, JobFailed
 
 from . import captions, fillers, reframe, render
 from .candidates import Candidate, candidate_clips, pick_non_overlapping
+from .embeddings import SentenceEmbedder
 from .faces import face_samples
+from .languages import LanguageRules, rules_for
+from .llm_ranker import LlmRanker
 from .media import extract_audio, thumbnail
 from .model import CaptionStyle, CropPath, ScoreBreakdown, Word
 from .probe import MediaInfo, probe
+from .reranking import rerank_with_llm
 from .scenes import scene_cuts
-from .scoring import Scorer, ScoringContext, topic_keywords
+from .scoring import Scorer, ScoringContext, TalkAnalysis
 from .settings import VideoSettings
 from .sources import job_source
-from .speech import transcribe_words
+from .speech import Speech, transcribe_words
 from .transcript import plain_text, sentences
 
 log = logging.getLogger(__name__)
@@ -62,9 +66,8 @@ def output_size(aspect: tuple[int, int], long_side: int) -> tuple[int, int]:
     return (short, long_side) if aspect[0] < aspect[1] else (long_side, short)
 
 
-def render_size(aspect: tuple[int, int], long_side: int, crop: CropPath, upscale: bool) -> tuple[int, int]:
-    """The configured output size, or the crop's own size when that is smaller and upscaling is off."""
-    size = output_size(aspect, long_side)
+def render_size(size: tuple[int, int], crop: CropPath, upscale: bool) -> tuple[int, int]:
+    """The output size, or the crop's own size when that is smaller and upscaling is off."""
     if not upscale and crop.width * crop.height < size[0] * size[1]:
         return crop.width, crop.height
     return size
@@ -78,7 +81,20 @@ class ClipJob:
         self.blobs = blobs
         self.audio = audio
         self.vision = vision
-        self.scorer = Scorer(settings.score_weights())
+        self.scorer = Scorer(
+            settings.score_weights(), SentenceEmbedder(settings.embedding_model, settings.embedding_threads)
+        )
+        self.llm = (
+            LlmRanker(
+                settings.llm_url,
+                settings.llm_model,
+                api_key=settings.llm_api_key.get_secret_value(),
+                timeout_seconds=settings.llm_timeout_seconds,
+                max_candidates=settings.llm_candidates,
+            )
+            if settings.llm_url
+            else None
+        )
 
     async def __call__(self, ctx: JobContext) -> Mapping[str, Any]:
         key = manifest_key(ctx.job_id)
@@ -120,6 +136,7 @@ class ClipJob:
     async def _run(self, ctx: JobContext, source: Path, work: Path, options: ClipOptions) -> dict[str, Any]:
         started = time.perf_counter()
         timings: dict[str, float] = {}
+        warnings: list[str] = []
 
         def lap(step: str, since: float) -> float:
             now = time.perf_counter()
@@ -131,6 +148,7 @@ class ClipJob:
         limit = self.settings.max_duration_seconds
         if info.duration > limit:
             raise JobFailed(f"the video lasts {info.duration:.0f}s; the limit is {limit:.0f}s")
+        window = _clip_window(options, info.duration)
         await self._step(
             ctx, "probe", f"{info.width}x{info.height}, {info.duration:.1f}s, {info.video_codec}"
         )
@@ -142,6 +160,7 @@ class ClipJob:
             self.blobs.local_path(audio_key),
             ffmpeg=self.settings.ffmpeg,
             expected_duration=info.duration,
+            window=window,
         )
         await self._step(ctx, "extract_audio")
         t = lap("extract_audio", t)
@@ -153,37 +172,71 @@ class ClipJob:
                 audio_pb2.AudioFeaturesRequest(audio=audio_pb2.AudioSource(blob_key=audio_key)),
             )
         )
+        offset = window[0] if window else 0.0
         try:
-            words, language = await self._transcribe(ctx, audio_key, info, options.language)
+            speech = await self._transcribe(ctx, audio_key, info, options.language, offset)
         except BaseException:
             features_call.cancel()
             raise
+        words, language = speech.words, speech.language
         if not words:
             features_call.cancel()
-            raise JobFailed("no speech found in the video: there is nothing to clip")
-        await self._step(ctx, "transcribe", f"{len(words)} words, language {language}")
+            where = f"between {window[0]:.0f}s and {window[1]:.0f}s" if window else "in the video"
+            raise JobFailed(f"no speech found {where}: there is nothing to clip")
+        rules = rules_for(language)
+        if rules is None:
+            warnings.append(
+                f"clips in language '{language}' are judged without its word lists (fillers, openers, "
+                "number words): only en, es, de, fr and pt have them"
+            )
+        if not options.language and speech.language_probability < 0.5:
+            warnings.append(
+                f"the spoken language is uncertain ({language}, probability "
+                f"{speech.language_probability:.2f}); set language= if it is wrong"
+            )
+        await self._step(
+            ctx, "transcribe", f"{len(words)} words, language {language} ({speech.language_probability:.2f})"
+        )
         t = lap("transcribe", t)
 
         features = await features_call
         await self._step(ctx, "audio_features")
         t = lap("audio_features", t)
 
-        ranked = self._rank(words, options, list(features.loudness_db), features.window_seconds)
-        breakdowns = {id(candidate): breakdown for breakdown, candidate in ranked}
+        talk, ranked = await asyncio.to_thread(
+            self._rank, words, options, rules, list(features.loudness_db), features.window_seconds, offset
+        )
         chosen = pick_non_overlapping([(b.total, c) for b, c in ranked], options.count)
         if not chosen:
             raise JobFailed(
                 f"no stretch of whole sentences lasts between {options.min_seconds:.0f}s and "
                 f"{options.max_seconds:.0f}s (the video has {len(words)} words over {info.duration:.0f}s)"
             )
-        await self._step(ctx, "score", f"{len(ranked)} candidates, {len(chosen)} chosen")
+        breakdowns = {id(candidate): breakdown for breakdown, candidate in ranked}
+        ranker = "built-in"
+        if self.llm is not None:
+            outcome = await rerank_with_llm(
+                self.llm,
+                ranked,
+                options,
+                language,
+                shortlist_size=self.settings.llm_candidates,
+                weight=self.settings.llm_weight,
+            )
+            if outcome.warning:
+                warnings.append(outcome.warning)
+            else:
+                ranker = f"built-in + llm ({outcome.model})"
+                breakdowns.update(outcome.breakdowns)
+                chosen = outcome.chosen[: options.count]
+        await self._step(ctx, "score", f"{len(ranked)} candidates, {len(chosen)} chosen ({ranker})")
         t = lap("score", t)
 
         clips = []
         share = (1.0 - _STEPS["score"] - 0.02) / len(chosen)
         for number, (_, candidate) in enumerate(chosen, start=1):
             clip = await self._make_clip(
-                number, candidate, breakdowns[id(candidate)], source, info, work, options, words
+                number, candidate, breakdowns[id(candidate)], talk, source, info, work, options, words
             )
             clips.append(clip)
             await ctx.progress(
@@ -196,6 +249,10 @@ class ClipJob:
             "job_id": ctx.job_id,
             "source": asdict(info) | {"has_audio": info.has_audio},
             "language": language,
+            "language_probability": round(speech.language_probability, 3),
+            "language_detected": not options.language,
+            "ranker": ranker,
+            "warnings": warnings,
             "options": options.model_dump(),
             "clips": clips,
             "timings_seconds": timings | {"total": round(time.perf_counter() - started, 3)},
@@ -204,46 +261,64 @@ class ClipJob:
         return manifest
 
     async def _transcribe(
-        self, ctx: JobContext, audio_key: str, info: MediaInfo, language: str
-    ) -> tuple[list[Word], str]:
+        self, ctx: JobContext, audio_key: str, info: MediaInfo, language: str, offset: float
+    ) -> Speech:
         start, end = _STEPS["extract_audio"], _STEPS["transcribe"]
 
         async def report(segment_end: float) -> None:
-            fraction = min(1.0, segment_end / max(info.duration, 1e-6))
+            fraction = min(1.0, (offset + segment_end) / max(info.duration, 1e-6))
             await ctx.progress(
-                "transcribe", start + (end - start) * fraction, f"{segment_end:.0f}s transcribed"
+                "transcribe", start + (end - start) * fraction, f"{offset + segment_end:.0f}s transcribed"
             )
 
-        return await transcribe_words(
-            self.audio,
-            audio_key,
-            language=language,
-            deadline_seconds=self.settings.transcribe_deadline_seconds,
-            on_segment=report,
-        )
+        try:
+            speech = await transcribe_words(
+                self.audio,
+                audio_key,
+                language=language,
+                deadline_seconds=self.settings.transcribe_deadline_seconds,
+                on_segment=report,
+            )
+        except InvalidArgument as exc:
+            # The speech model cannot transcribe the requested language: say which, fail the job.
+            raise JobFailed(f"cannot transcribe language '{language}': {exc}") from exc
+        if offset:
+            # Words of a clipped range come back on the range's own timeline.
+            moved = [replace(w, start=w.start + offset, end=w.end + offset) for w in speech.words]
+            speech = replace(speech, words=moved)
+        return speech
 
     def _rank(
-        self, words: list[Word], options: ClipOptions, loudness: list[float], window: float
-    ) -> list[tuple[ScoreBreakdown, Candidate]]:
+        self,
+        words: list[Word],
+        options: ClipOptions,
+        rules: LanguageRules | None,
+        loudness: list[float],
+        window: float,
+        offset: float,
+    ) -> tuple[TalkAnalysis, list[tuple[ScoreBreakdown, Candidate]]]:
         found = sentences(words)
+        talk = self.scorer.analyse(found, rules, prompt=options.prompt, topic_keywords=options.topic_keywords)
         speech = sorted(v for v in loudness if v > -60) or [-30.0]
         context = ScoringContext(
-            keywords=topic_keywords(found),
             loudness_db=loudness,
             window_seconds=window or 0.5,
             speech_loudness_db=speech[len(speech) // 2],
-            target_seconds=(options.min_seconds + options.max_seconds) / 2,
+            targets=options.targets,
             min_seconds=options.min_seconds,
             max_seconds=options.max_seconds,
+            loudness_offset=offset,
         )
+        weights = self.scorer.weights(options.genre, with_relevance=talk.relevance is not None)
         candidates = candidate_clips(found, options.min_seconds, options.max_seconds)
-        return [(self.scorer.score(c, context), c) for c in candidates]
+        return talk, [(self.scorer.score(c, talk, context, weights), c) for c in candidates]
 
     async def _make_clip(
         self,
         number: int,
         candidate: Candidate,
         breakdown: ScoreBreakdown,
+        talk: TalkAnalysis,
         source: Path,
         info: MediaInfo,
         work: Path,
@@ -270,11 +345,12 @@ class ClipJob:
             samples, info.width, info.height, options.aspect_ratio, start, end, scene_cuts=cuts_in_clip
         )
 
-        cuts = fillers.filler_cuts(clip_words) if options.remove_fillers else []
+        cuts = fillers.filler_cuts(clip_words, fillers=talk.rules.fillers) if options.remove_fillers else []
         ranges = fillers.keep_ranges(start, end, cuts)
         spoken = fillers.remap_words(clip_words, ranges)
         lines = captions.caption_lines(spoken)
-        size = render_size(options.aspect_ratio, self.settings.output_long_side, crop, self.settings.upscale)
+        wanted = options.requested_size or output_size(options.aspect_ratio, self.settings.output_long_side)
+        size = render_size(wanted, crop, self.settings.upscale)
         (folder / "clip.srt").write_text(captions.to_srt(lines), encoding="utf-8")
         (folder / "clip.vtt").write_text(captions.to_vtt(lines), encoding="utf-8")
         ass_path = None
@@ -296,9 +372,9 @@ class ClipJob:
             timeout=self.settings.render_timeout_seconds,
             clip_start=start,
         )
-        title = self.scorer.title(candidate)
-        strongest = max(candidate.sentences, key=lambda s: (self.scorer.hook_strength(s)[0], -s.start))
-        thumb_t = fillers.to_output_timeline((strongest.start + strongest.end) / 2, ranges)
+        title = self.scorer.title(candidate, talk)
+        headline = self.scorer.headline(candidate, talk)
+        thumb_t = fillers.to_output_timeline((headline.start + headline.end) / 2, ranges)
         await thumbnail(folder / "clip.mp4", thumb_t, folder / "thumbnail.jpg", ffmpeg=self.settings.ffmpeg)
         if ass_path is not None:
             ass_path.unlink()
@@ -343,6 +419,21 @@ class ClipJob:
         self.blobs.put_bytes(manifest_key(job_id), json.dumps(manifest, indent=2).encode())
 
 
+def _clip_window(options: ClipOptions, duration: float) -> tuple[float, float] | None:
+    """The part of the video to clip from (None: all of it); a range past the end fails the job."""
+    if options.range_start == 0 and options.range_end is None:
+        return None
+    if options.range_start >= duration:
+        raise JobFailed(f"the range starts at {options.range_start:.0f}s but the video lasts {duration:.0f}s")
+    end = min(options.range_end or duration, duration)
+    if end - options.range_start < options.min_seconds:
+        raise JobFailed(
+            f"the range {options.range_start:.0f}-{end:.0f}s of this {duration:.0f}s video is shorter "
+            f"than min_seconds ({options.min_seconds:.0f})"
+        )
+    return options.range_start, end
+
+
 def _summary(manifest: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "clips": len(manifest["clips"]),
@@ -350,6 +441,8 @@ def _summary(manifest: Mapping[str, Any]) -> dict[str, Any]:
         "result_key": manifest_key(manifest["job_id"]),
         "best_score": max((c["score"]["total"] for c in manifest["clips"]), default=0.0),
         "duration": manifest["source"]["duration"],
+        "language": manifest.get("language", ""),
+        "warnings": manifest.get("warnings", []),
         # Usage analytics sums this across job kinds.
         "media_seconds": manifest["source"]["duration"],
     }

@@ -3,18 +3,19 @@ source to keep, and move word timings onto the output timeline that those stretc
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
+from video_svc.languages import ENGLISH, fold
 from video_svc.model import KeepRange, Word
 
-# Hesitation sounds that carry no meaning. Words such as "like" or "you know" are left alone:
-# they are fillers only sometimes, and cutting them wrongly changes what was said.
-FILLER_WORDS: frozenset[str] = frozenset(
-    {"um", "umm", "uh", "uhh", "uhm", "erm", "er", "err", "ah", "ahh", "hmm", "hm", "mm", "mmm"}
-)
+# Hesitation sounds that carry no meaning; callers pass the spoken language's set (languages.py),
+# English is the default. Words such as "like" or "you know" are left alone: they are fillers
+# only sometimes, and cutting them wrongly changes what was said.
+FILLER_WORDS: frozenset[str] = ENGLISH.fillers
 
-_NOT_LETTER = re.compile(r"[^a-z]")
+
 _REPEATS = re.compile(r"(.)\1+")
 
 
@@ -22,22 +23,24 @@ def _collapse(word: str) -> str:
     return _REPEATS.sub(r"\1", word)
 
 
-# Drawn-out spellings ("ummmm", "hmmmmm") reduce to these stems.
-_FILLER_STEMS = frozenset(_collapse(w) for w in FILLER_WORDS)
+@functools.cache
+def _stems(fillers: frozenset[str]) -> frozenset[str]:
+    """Drawn-out spellings ("ummmm", "ähhhm") reduce to these stems."""
+    return frozenset(_collapse(w) for w in fillers)
 
 
-def is_filler(text: str) -> bool:
+def is_filler(text: str, fillers: frozenset[str] = FILLER_WORDS) -> bool:
     """Whether a transcribed word is a filler, ignoring case, punctuation and drawn-out letters."""
-    word = _NOT_LETTER.sub("", text.lower())
-    if word in FILLER_WORDS:
+    word = "".join(ch for ch in fold(text) if ch.isalpha())
+    if word in fillers:
         return True
     collapsed = _collapse(word)
     # Only a drawn-out spelling may match a stem: a lone "m" is a letter, "mmmm" is a filler.
-    return collapsed != word and collapsed in _FILLER_STEMS
+    return collapsed != word and collapsed in _stems(fillers)
 
 
 def filler_cuts(
-    words: Sequence[Word], *, pad: float = 0.05, absorb: float = 0.3
+    words: Sequence[Word], *, fillers: frozenset[str] = FILLER_WORDS, pad: float = 0.05, absorb: float = 0.3
 ) -> list[tuple[float, float]]:
     """The time spans to cut so that the filler words disappear.
 
@@ -50,11 +53,11 @@ def filler_cuts(
     cuts: list[tuple[float, float]] = []
     i = 0
     while i < len(ordered):
-        if not is_filler(ordered[i].text):
+        if not is_filler(ordered[i].text, fillers):
             i += 1
             continue
         j = i
-        while j + 1 < len(ordered) and is_filler(ordered[j + 1].text):
+        while j + 1 < len(ordered) and is_filler(ordered[j + 1].text, fillers):
             j += 1
         start, end = ordered[i].start, ordered[j].end
         if i > 0:

