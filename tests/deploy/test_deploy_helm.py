@@ -321,7 +321,7 @@ def test_network_policies_admit_only_the_architecture(k8s: SimpleNamespace) -> N
     }
     expected_ingress = {
         "gateway": {"http": {"*"}},
-        "text": {"grpc": {"gateway"}},
+        "text": {"grpc": {"gateway", "video"}},  # video: clips checked against the text indexes
         "analytics": {"grpc": {"gateway"}},
         "video": {"grpc": {"gateway"}},
         "audio": {"grpc": {"video"}},
@@ -333,7 +333,7 @@ def test_network_policies_admit_only_the_architecture(k8s: SimpleNamespace) -> N
         "gateway": {"dns", "text", "analytics", "video", "vision", "training", "port:4222", "port:5432"},
         "text": {"dns", "training", "port:4222", "port:5432"},
         "analytics": {"dns", "port:4222", "port:5432"},
-        "video": {"dns", "audio", "vision", "port:4222", "port:5432"},
+        "video": {"dns", "audio", "vision", "text", "port:4222", "port:5432"},
         "audio": {"dns"},
         "vision": {"dns", "port:5432"},
         "training": {"dns", "port:4222", "port:5432"},

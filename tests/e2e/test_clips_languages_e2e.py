@@ -150,3 +150,36 @@ def test_a_language_the_model_cannot_transcribe_fails_the_job_naming_it(
     events = follow(clip_platform, reply.json()["id"])
     assert events[-1]["type"] == "failed", events[-1]
     assert "cannot transcribe language 'xx'" in events[-1]["message"], events[-1]
+
+
+def test_against_index_drops_a_clip_the_tenant_already_posted(
+    clip_platform: Platform, talks: dict[str, Path]
+) -> None:
+    # First pass: the best clip of the Spanish talk, posted, its transcript added to the tenant's index.
+    query = "count=1&min_seconds=8&max_seconds=25"
+    first = upload(clip_platform, talks["es"], query)
+    assert follow(clip_platform, first.json()["id"])[-1]["type"] == "completed"
+    posted = _clips(clip_platform, first.json()["id"])["clips"][0]
+    base = clip_platform.runtime["gateway_url"]
+    added = httpx.post(
+        f"{base}/v1/indexes/posted/documents",
+        json={"documents": [{"id": "tiktok/abuelo", "text": posted["transcript"], "title": posted["title"]}]},
+        headers=_auth(clip_platform),
+        timeout=60,
+    )
+    assert added.status_code == 200, added.text
+
+    # Second pass with against_index: that clip is dropped, with the reason; another one is made.
+    reply = upload(clip_platform, talks["es"], f"{query}&against_index=true")
+    assert reply.status_code == 202, reply.text
+    events = follow(clip_platform, reply.json()["id"])
+    assert events[-1]["type"] == "completed", events[-1]
+    manifest = _clips(clip_platform, reply.json()["id"])
+    dropped = manifest["repeats_dropped"]
+    assert [(d["start"], d["end"]) for d in dropped] == [(posted["start"], posted["end"])]
+    assert "of its words match 'tiktok/abuelo'" in dropped[0]["reason"]
+    assert "in text index 'posted'" in dropped[0]["reason"]
+    clip = manifest["clips"][0]
+    shared = min(clip["end"], posted["end"]) - max(clip["start"], posted["start"])
+    assert shared <= 0.5 * (clip["end"] - clip["start"]), (clip["start"], clip["end"])
+    assert manifest["warnings"] == []

@@ -87,6 +87,7 @@ async def test_good_clip_options_travel_with_the_job(platform, talk):
         prompt="the guest talks about pricing",
         topic_keywords="pricing, discounts ,",
         language="es",
+        against_index="true",
     )
     assert response.status_code == 202, response.text
     job = response.json()
@@ -97,3 +98,4 @@ async def test_good_clip_options_travel_with_the_job(platform, talk):
     assert options["prompt"] == "the guest talks about pricing"
     assert options["topic_keywords"] == ["pricing", "discounts"]
     assert options["language"] == "es"
+    assert options["against_index"] is True

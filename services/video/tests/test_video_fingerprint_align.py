@@ -125,3 +125,23 @@ def test_clusters_join_near_duplicate_pairs() -> None:
         {"a": "p", "b": "q", "near_duplicate": False},
     ]
     assert clusters(["x", "y", "z", "p", "q"], pairs) == [["x", "y", "z"]]
+
+
+def test_a_clip_cut_from_an_indexed_video_is_a_repeat(prints: dict[str, Fingerprint], settings) -> None:
+    from video_svc.candidates import Candidate
+    from video_svc.fingerprint_store import IndexedVideo
+    from video_svc.model import Sentence, Word
+    from video_svc.repeats import RepeatFinder, excerpt
+
+    source = prints["v0-letterbox"]  # a re-encoded, letterboxed copy of v0, the indexed video
+    part = excerpt(source, 2.0, 10.0)
+    assert part.frames == round(8.0 * settings.fingerprint_fps)
+    assert (part.hashes == source.hashes[4:20]).all()
+    finder = RepeatFinder(settings, text=None, store=None)
+    inside = Candidate((Sentence((Word("a", 2.0, 2.5), Word("b", 9.5, 10.0))),))
+    indexed = [IndexedVideo("other", "Other", prints["v1"]), IndexedVideo("talk-2025", "Talk", prints["v0"])]
+    found = finder._align(source, indexed, [inside], settings.align_params())
+    assert found[id(inside)].id == "talk-2025"
+    assert found[id(inside)].coverage >= 0.8
+    assert "of its frames match 'talk-2025' (Talk) in the video index" in found[id(inside)].reason
+    assert finder._align(source, indexed[:1], [inside], settings.align_params()) == {}

@@ -20,6 +20,7 @@ from . import analysis_job, dedup_job
 from .clip_job import KIND, ClipJob
 from .fingerprint_store import MIGRATIONS, FingerprintStore
 from .frame_analysis import VisionFrameAnalyzer
+from .repeats import RepeatFinder
 from .servicer import VideoServicer
 from .settings import VideoSettings
 
@@ -41,8 +42,15 @@ async def main(settings: VideoSettings) -> None:
     bus = await EventBus.from_settings(settings, name="video")
     audio = ServiceClient(settings.audio_target, deadline_seconds=settings.grpc_deadline_seconds)
     vision = ServiceClient(settings.vision_target, deadline_seconds=settings.grpc_deadline_seconds)
+    text = (
+        ServiceClient(settings.text_target, deadline_seconds=settings.grpc_deadline_seconds)
+        if settings.text_target
+        else None
+    )
+    fingerprints = FingerprintStore(pool)
+    repeats = RepeatFinder(settings, text, fingerprints)
     workers = [
-        JobWorker(bus, KIND, "video-clip", ClipJob(settings, blobs, audio, vision), settings),
+        JobWorker(bus, KIND, "video-clip", ClipJob(settings, blobs, audio, vision, repeats), settings),
         JobWorker(
             bus,
             analysis_job.KIND,
@@ -56,7 +64,7 @@ async def main(settings: VideoSettings) -> None:
             bus,
             dedup_job.KIND,
             "video-dedup",
-            dedup_job.VideoDedupJob(settings, blobs, FingerprintStore(pool)),
+            dedup_job.VideoDedupJob(settings, blobs, fingerprints),
             settings,
         ),
     ]
@@ -68,7 +76,7 @@ async def main(settings: VideoSettings) -> None:
         server,
         load,
         background=[w.run for w in workers],
-        cleanup=[bus.close, audio.close, vision.close, pool.close],
+        cleanup=[bus.close, audio.close, vision.close, *([text.close] if text else []), pool.close],
     )
 
 

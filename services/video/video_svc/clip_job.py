@@ -37,6 +37,7 @@ from .llm_ranker import LlmRanker
 from .media import extract_audio, thumbnail
 from .model import CaptionStyle, CropPath, ScoreBreakdown, Word
 from .probe import MediaInfo, probe
+from .repeats import RepeatFinder
 from .reranking import rerank_with_llm
 from .scenes import scene_cuts
 from .scoring import Scorer, ScoringContext, TalkAnalysis
@@ -75,9 +76,15 @@ def render_size(size: tuple[int, int], crop: CropPath, upscale: bool) -> tuple[i
 
 class ClipJob:
     def __init__(
-        self, settings: VideoSettings, blobs: LocalBlobStore, audio: ServiceClient, vision: ServiceClient
+        self,
+        settings: VideoSettings,
+        blobs: LocalBlobStore,
+        audio: ServiceClient,
+        vision: ServiceClient,
+        repeats: RepeatFinder | None = None,
     ) -> None:
         self.settings = settings
+        self.repeats = repeats
         self.blobs = blobs
         self.audio = audio
         self.vision = vision
@@ -206,7 +213,17 @@ class ClipJob:
         talk, ranked = await asyncio.to_thread(
             self._rank, words, options, rules, list(features.loudness_db), features.window_seconds, offset
         )
+        dropped: list[dict[str, Any]] = []
+        if options.against_index:
+            ranked, dropped = await self._drop_repeats(
+                ctx.tenant_id, source, info.duration, ranked, options, warnings
+            )
         chosen = pick_non_overlapping([(b.total, c) for b, c in ranked], options.count)
+        if not chosen and dropped:
+            raise JobFailed(
+                "every candidate clip repeats what the tenant's indexes already hold "
+                f"({len(dropped)} dropped)"
+            )
         if not chosen:
             raise JobFailed(
                 f"no stretch of whole sentences lasts between {options.min_seconds:.0f}s and "
@@ -253,12 +270,48 @@ class ClipJob:
             "language_detected": not options.language,
             "ranker": ranker,
             "warnings": warnings,
+            "repeats_dropped": dropped,
             "options": options.model_dump(),
             "clips": clips,
             "timings_seconds": timings | {"total": round(time.perf_counter() - started, 3)},
         }
         await asyncio.to_thread(self._publish, ctx.job_id, work, clips, manifest)
         return manifest
+
+    async def _drop_repeats(
+        self,
+        tenant: str,
+        source: Path,
+        duration: float,
+        ranked: list[tuple[ScoreBreakdown, Candidate]],
+        options: ClipOptions,
+        warnings: list[str],
+    ) -> tuple[list[tuple[ScoreBreakdown, Candidate]], list[dict[str, Any]]]:
+        """The candidates without those the tenant already has, and what was dropped and why.
+
+        The best few non-overlapping candidates are checked (three per clip asked for); every
+        candidate lying mostly inside a repeat goes with it.
+        """
+        if self.repeats is None:
+            warnings.append("against_index was asked for but no index is configured: nothing was checked")
+            return ranked, []
+        shortlist = [c for _, c in pick_non_overlapping([(b.total, c) for b, c in ranked], 3 * options.count)]
+        found, notes = await self.repeats.find(tenant, source, duration, shortlist)
+        warnings.extend(notes)
+        spans = [(c.start, c.end) for c in shortlist if id(c) in found]
+
+        def repeated(candidate: Candidate) -> bool:
+            return any(
+                min(candidate.end, end) - max(candidate.start, start) > 0.5 * candidate.duration
+                for start, end in spans
+            )
+
+        dropped = [
+            {"start": round(c.start, 3), "end": round(c.end, 3), "reason": found[id(c)].reason}
+            for c in shortlist
+            if id(c) in found
+        ]
+        return [(b, c) for b, c in ranked if not repeated(c)], dropped
 
     async def _transcribe(
         self, ctx: JobContext, audio_key: str, info: MediaInfo, language: str, offset: float

@@ -27,6 +27,9 @@ class VideoSettings(
 
     audio_target: str
     vision_target: str
+    # The text service, for clips checked against the tenant's text indexes (against_index=true);
+    # empty: transcripts are not checked, and such jobs say so in a warning.
+    text_target: str = ""
     grpc_deadline_seconds: float = Field(default=30.0, gt=0)
     # Transcription of a long video streams for a long time: its own deadline.
     transcribe_deadline_seconds: float = Field(default=3 * 3600.0, gt=0)
@@ -70,6 +73,13 @@ class VideoSettings(
     llm_api_key: SecretStr = SecretStr("")
     llm_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
     llm_candidates: int = Field(default=8, ge=1, le=50)
+    # against_index=true: a candidate is a repeat when this share of its words (in passages shared
+    # with one indexed document) or of its frames is already in the tenant's indexes.
+    repeat_min_coverage: float = Field(default=0.5, gt=0, le=1)
+    # Shortest run of words shared with an indexed document that counts; short, because speech
+    # recognition misspells a word here and there and breaks longer runs.
+    repeat_min_words: int = Field(default=4, ge=3, le=100)
+    repeat_max_text_indexes: int = Field(default=20, ge=1)
     # Share of the final score that the model's judgement takes when it answers.
     llm_weight: float = Field(default=0.5, ge=0, le=1)
 

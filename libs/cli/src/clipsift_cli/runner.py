@@ -123,6 +123,7 @@ class LocalPlatform:
                 "video",
                 AUDIO_TARGET=targets["AUDIO_TARGET"],
                 VISION_TARGET=targets["VISION_TARGET"],
+                TEXT_TARGET=targets["TEXT_TARGET"],  # clips checked against the text indexes
                 DATABASE_URL=self.database_url,
             ),
             self._service(

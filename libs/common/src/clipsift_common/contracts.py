@@ -79,6 +79,9 @@ class ClipOptions(BaseModel):
         default="", max_length=MAX_PROMPT_CHARS, description="What to look for, e.g. 'the guest on pricing'"
     )
     topic_keywords: tuple[str, ...] = Field(default=(), max_length=MAX_TOPIC_KEYWORDS)
+    against_index: bool = Field(
+        default=False, description="Drop clips the tenant's text or video indexes already hold"
+    )
 
     @field_validator("language")
     @classmethod

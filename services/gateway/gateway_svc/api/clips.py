@@ -49,6 +49,7 @@ async def submit_clips(
     # Bounded here only against abuse; ClipOptions gives the 400 that names the real limit.
     prompt: Annotated[str, Query(max_length=4 * MAX_PROMPT_CHARS)] = "",
     topic_keywords: Annotated[str, Query(max_length=1000, description="comma-separated")] = "",
+    against_index: bool = False,
 ) -> dict[str, Any]:
     """Start a clip job on a video sent as the request body (any container ffmpeg reads: MP4,
     MOV, MKV, WebM ...; streamed, never held in memory), or on a file the video service may read,
@@ -76,6 +77,7 @@ async def submit_clips(
                 "genre": genre,
                 "prompt": prompt,
                 "topic_keywords": [k for k in (p.strip() for p in topic_keywords.split(",")) if k],
+                "against_index": against_index,
             }
         )
     except ValidationError as exc:
