@@ -162,6 +162,11 @@ def main() -> None:
             print(f"clipsift clip job ({args.clips} clips, {size}): {elapsed:.1f}s wall, submit to completed")
             for step, seconds in steps.items():  # type: ignore[attr-defined]
                 print(f"  {step:<16}{seconds:8.1f}s")
+            clips = manifest["clips"]  # type: ignore[index]
+            seconds = sum(c["duration"] for c in clips)  # type: ignore[attr-defined]
+            for phase in ("faces_and_cuts", "render", "thumbnail"):
+                spent = sum(c["timings_seconds"][phase] for c in clips)  # type: ignore[attr-defined]
+                print(f"    {phase:<16}{spent:8.1f}s over {seconds:.0f}s of clips")
             print(f"ratio pipeline / bare transcription: {elapsed / bare:.2f}x")
             print(f"job time / video duration: {elapsed / length:.3f}")
             print(
