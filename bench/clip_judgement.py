@@ -3,10 +3,11 @@
     .venv/bin/python bench/clip_judgement.py [--talks en-1,es-2] [--json out.json] [--keep DIR]
         [--llm-url http://127.0.0.1:8000/v1 --llm-model NAME]
 
-Each talk of bench/clip_judgement_data.py (one language, one espeak-ng voice, six labelled
-passages: strong stories and weak housekeeping, hype-stuffed housekeeping and rambling) is spoken
+Each talk of bench/clip_judgement_data.py (one language, one espeak-ng voice, six or seven labelled
+passages: three strong stories, and weak housekeeping, hype-stuffed housekeeping and rambling) is spoken
 passage by passage, so every passage's time span is known exactly, and put over a moving
-picture. One clip job per talk runs on the local platform (language auto-detected); its clips,
+picture. One clip job per talk runs on the local platform (language auto-detected, except those of
+GIVEN_LANGUAGES); its clips,
 best score first, are judged against the spans. With --llm-url the same videos go through a
 second platform started with the video service's LLM re-ranker configured, side by side.
 """
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from clip_judgement_data import STRONG, STUFFED, TALKS, Talk, check
-from clip_pipeline import duration_of
+from clip_pipeline import duration_of, stage_video
 
 # espeak-ng's Portuguese is heard as Latin by Whisper base (la 0.54-0.94 over six voice and speed
 # variants, pt never among the top three candidates), though real Portuguese speech is detected: these
@@ -36,7 +37,7 @@ GIVEN_LANGUAGES = {"pt"}
 GAP_SECONDS = 0.8  # silence between passages: a pause a sentence splitter sees, as between topics
 LEAD_SECONDS = 0.5
 HEADER = """\
-Clip judgement: each talk is 6 spoken passages, 2-3 strong (a concrete story) and 3-4 weak
+Clip judgement: each talk is 6-7 spoken passages, 3 strong (a concrete story) and 3-4 weak
 (housekeeping, housekeeping stuffed with hype words, rambling). A clip counts as strong when at
 least half of its [start, end] lies on strong passages; 'stuffed' likewise on hype-stuffed ones.
 strong@k: share of the top k = --count clips (best score first; missing ones count as weak) that
@@ -85,20 +86,8 @@ def build_talk(talk: Talk, folder: Path, face: Path) -> tuple[Path, list[Span]]:
             spans.append(Span(index, label, round(start, 3), round(position / params.framerate, 3), text))
             position += _silence(out, GAP_SECONDS)
             part.unlink()
-    video = folder / "talk.mp4"
     # As tests/e2e/talk.py: the astronaut's head drifting left and right over a dark stage.
-    subprocess.run(
-        [
-            "ffmpeg", "-nostdin", "-loglevel", "error", "-y",
-            "-f", "lavfi", "-i", "color=c=0x202830:s=1280x720:r=25",
-            "-loop", "1", "-i", str(face), "-i", str(speech),
-            "-filter_complex", "[0:v][1:v]overlay=x='440+300*sin(t/4)':y=160:shortest=1,format=yuv420p[v]",
-            "-map", "[v]", "-map", "2:a", "-shortest",
-            "-c:v", "libx264", "-preset", "ultrafast", "-crf", "30", "-c:a", "aac", "-b:a", "96k",
-            "-movflags", "+faststart", str(video),
-        ],
-        check=True,
-    )  # fmt: skip
+    video = stage_video(face, speech, folder / "talk.mp4", (1280, 720), x="440+300*sin(t/4)", y=160)
     speech.unlink()
     return video, spans
 

@@ -36,13 +36,17 @@ def build_talk(folder: Path, minutes: float) -> Path:
     subprocess.run(["espeak-ng", "-s", "160", "-w", str(speech), text], check=True)
     face = folder / "astronaut.png"
     io.imsave(face, data.astronaut())
-    video = folder / "talk.mp4"
+    return stage_video(face, speech, folder / "talk.mp4", (1920, 1080), x="704+500*sin(t/5)", y=284)
+
+
+def stage_video(face: Path, speech: Path, video: Path, size: tuple[int, int], x: str, y: int) -> Path:
+    """``speech`` over a dark stage with ``face`` drifting at ``x`` (an ffmpeg expression in t)."""
     subprocess.run(
         [
             "ffmpeg", "-nostdin", "-loglevel", "error", "-y",
-            "-f", "lavfi", "-i", "color=c=0x202830:s=1920x1080:r=25",
+            "-f", "lavfi", "-i", f"color=c=0x202830:s={size[0]}x{size[1]}:r=25",
             "-loop", "1", "-i", str(face), "-i", str(speech),
-            "-filter_complex", "[0:v][1:v]overlay=x='704+500*sin(t/5)':y=284:shortest=1,format=yuv420p[v]",
+            "-filter_complex", f"[0:v][1:v]overlay=x='{x}':y={y}:shortest=1,format=yuv420p[v]",
             "-map", "[v]", "-map", "2:a", "-shortest",
             "-c:v", "libx264", "-preset", "ultrafast", "-crf", "30", "-c:a", "aac", "-b:a", "96k",
             "-movflags", "+faststart", str(video),

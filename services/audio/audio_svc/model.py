@@ -60,9 +60,7 @@ NO_SPEECH = LanguageGuess(language="", probability=0.0, candidates=[], detected=
 class SpeechModel:
     """A loaded Whisper model. Its methods block: call them from a worker thread."""
 
-    def __init__(
-        self, whisper: WhisperModel, name: str, detection_windows: int = 4, confident: float = 0.8
-    ) -> None:
+    def __init__(self, whisper: WhisperModel, name: str, *, detection_windows: int, confident: float) -> None:
         self.whisper = whisper
         self.name = name
         self.detection_windows = detection_windows
