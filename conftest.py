@@ -9,6 +9,7 @@ local servers); when one cannot be reached the tests fail with a message saying 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -54,9 +55,10 @@ async def reset_stream(url: str, stream: str = TEST_STREAM) -> None:
     except Exception as exc:
         pytest.fail(f"NATS not reachable at {url}: {exc}")
     try:
-        await nc.jetstream().delete_stream(stream)
-    except NotFoundError:
-        pass
+        # With the streams derived from it: parked messages and captured advisories of earlier tests.
+        for name in (stream, f"{stream}_DLQ", f"{stream}_ADVISORIES"):
+            with contextlib.suppress(NotFoundError):
+                await nc.jetstream().delete_stream(name)
     finally:
         await nc.close()
 

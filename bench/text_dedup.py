@@ -35,10 +35,10 @@ from pathlib import Path
 import numpy as np
 from datasketch import MinHash, MinHashLSH
 
-from text_svc.detector import Detector
-from text_svc.scan import warm_up
+from text_svc.dedup.detector import Detector
+from text_svc.dedup.scan import warm_up
+from text_svc.dedup.shingles import ShingleSets, exact_jaccard, reference_shingle_documents
 from text_svc.settings import TextSettings
-from text_svc.shingles import ShingleSets, exact_jaccard, reference_shingle_documents
 
 THRESHOLD = 0.8
 NUM_PERM = 128

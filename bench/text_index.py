@@ -39,9 +39,9 @@ from text_dedup import build_corpus, perturb
 from clipsift.text.v1 import index_pb2, index_pb2_grpc
 from clipsift_common.blobstore import LocalBlobStore
 from clipsift_common.grpc_server import GrpcServer, ServiceBinding
-from text_svc.detector import Detector
-from text_svc.index_servicer import IndexServicer
-from text_svc.index_setup import open_text_index
+from text_svc.dedup.detector import Detector
+from text_svc.index.servicer import IndexServicer
+from text_svc.index.setup import open_text_index
 from text_svc.settings import TextSettings
 
 THRESHOLD = 0.8

@@ -32,6 +32,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -117,14 +118,35 @@ def hamming(a: int, b: int) -> int:
     return bin(a ^ b).count("1")
 
 
-def main() -> None:
+def report_trim_offsets(
+    positives: list[tuple[Item, Item]], matches: dict[tuple[str, str], Any], step: float
+) -> None:
+    """Where each trimmed copy starts in its original, as reported, against where it really does."""
+    errors = []
+    for a, b in positives:
+        match = matches[(a.name, b.name)]
+        if b.transform in ("trim", "combined") and match is not None:
+            first = min(match.segments, key=lambda s: s.a_start)
+            errors.append(abs(first.a_start - b.start))
+    if errors:
+        print(
+            f"\ntrimmed copies: reported start in the original off by mean {np.mean(errors):.2f}s, "
+            f"max {np.max(errors):.2f}s (sampling step {step:.2f}s)"
+        )
+
+
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--videos", type=int, default=8, help="distinct videos (at most 10)")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--workdir", type=Path, help="keep the built footage here (reused by later runs)")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="clipsift-video-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
 
@@ -209,18 +231,7 @@ def main() -> None:
         else:
             print(f"  oracle threshold for {name}: <= {limit} gives recall {best:.3f} with 0 false matches")
 
-    # Time ranges: where each trimmed copy starts in its original, as reported.
-    errors = []
-    for a, b in positives:
-        match = matches[(a.name, b.name)]
-        if b.transform in ("trim", "combined") and match is not None:
-            first = min(match.segments, key=lambda s: s.a_start)
-            errors.append(abs(first.a_start - b.start))
-    if errors:
-        print(
-            f"\ntrimmed copies: reported start in the original off by mean {np.mean(errors):.2f}s, "
-            f"max {np.max(errors):.2f}s (sampling step {1 / settings.fingerprint_fps:.2f}s)"
-        )
+    report_trim_offsets(positives, matches, 1 / settings.fingerprint_fps)
     minutes = sum(i.duration for i in items) / 60
     print(
         f"\ntimes: clipsift fingerprint {fingerprint_s:.1f}s "

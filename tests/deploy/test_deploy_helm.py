@@ -14,7 +14,7 @@ from pydantic_settings import BaseSettings
 from analytics_svc.settings import AnalyticsSettings
 from audio_svc.settings import AudioSettings
 from gateway_svc.settings import AdminSettings, GatewaySettings
-from text_svc.predict_settings import PredictSettings
+from text_svc.predict.settings import PredictSettings
 from text_svc.settings import TextSettings
 from training_svc.settings import TrainingSettings
 from video_svc.settings import VideoSettings
@@ -171,9 +171,13 @@ def test_probes_and_ports_match_the_settings(k8s: SimpleNamespace, value_set: st
         env = k8s.env_names(deployment)
         ports = {p["name"]: p["containerPort"] for p in c["ports"]}
         service_ports = {p["name"]: p for p in services[name]["spec"]["ports"]}
+        metrics_port = int(env[prefix(name) + "METRICS_PORT"]["value"])
+        assert metrics_port == 9090
+        assert service_ports["metrics"]["port"] == metrics_port
         if name == "gateway":
+            # /metrics on its own port: the public one serves the API only.
             port = int(env["CLIPSIFT_GATEWAY_HTTP_PORT"]["value"])
-            assert ports == {"http": port}
+            assert ports == {"http": port, "metrics": metrics_port}
             assert c["startupProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
             assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
             assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
@@ -181,15 +185,12 @@ def test_probes_and_ports_match_the_settings(k8s: SimpleNamespace, value_set: st
             assert service_ports["http"]["targetPort"] == "http"
         else:
             grpc_port = int(env[prefix(name) + "GRPC_PORT"]["value"])
-            metrics_port = int(env[prefix(name) + "METRICS_PORT"]["value"])
             assert ports == {"grpc": grpc_port, "metrics": metrics_port}
-            assert metrics_port == 9090
             for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
                 assert c[probe]["grpc"] == {"port": grpc_port}, f"{name} {probe}"
             assert service_ports["grpc"]["port"] == grpc_port
             assert service_ports["grpc"]["targetPort"] == "grpc"
             assert service_ports["grpc"]["appProtocol"] == "grpc"
-            assert service_ports["metrics"]["port"] == metrics_port
         assert services[name]["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
     # Audio's startup probe leaves time for a large model to load onto the GPU.
     startup = k8s.container(deployments["audio"])["startupProbe"]
@@ -268,6 +269,31 @@ def test_database_url_only_from_secrets(k8s: SimpleNamespace) -> None:
     assert pg == {"name": "clipsift-postgresql", "key": "password"}
     nats = k8s.env_names(all_enabled["analytics"])["CLIPSIFT_ANALYTICS_NATS_URL"]["value"]
     assert nats == "nats://clipsift-nats:4222", "URLs are templated"
+
+
+def test_production_nats_is_replicated_authenticated_and_verified(k8s: SimpleNamespace) -> None:
+    deployments = k8s.by_kind(k8s.render_value_set("external-databases"), "Deployment")
+    for name in ("gateway", "text", "video", "training", "analytics"):
+        env = k8s.env_names(deployments[name])
+        variable = prefix(name) + "NATS_"
+        assert env[variable + "STREAM_REPLICAS"]["value"] == "3"
+        assert env[variable + "USER"]["value"] == name, "each service is its own NATS user"
+        password = env[variable + "PASSWORD"]["valueFrom"]["secretKeyRef"]
+        assert password == {"name": "clipsift-nats", "key": name}
+        assert env[variable + "INBOX_PREFIX"]["value"] == f"_INBOX.{name}"
+        assert env[variable + "TLS_CA_FILE"]["value"] == "/etc/clipsift/nats-tls/ca.crt"
+        pod = deployments[name]["spec"]["template"]["spec"]
+        mounts = {m["name"]: m for m in k8s.container(deployments[name])["volumeMounts"]}
+        assert mounts["nats-tls"]["mountPath"] == "/etc/clipsift/nats-tls"
+        assert mounts["nats-tls"]["readOnly"] is True
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        assert volumes["nats-tls"]["secret"] == {"secretName": "clipsift-nats-tls"}
+    # Services off the bus get neither credentials nor the mount.
+    for name in ("audio", "vision"):
+        assert not [key for key in k8s.env_names(deployments[name]) if "_NATS_" in key]
+    defaults = k8s.by_kind(k8s.render_value_set("defaults"), "Deployment")
+    assert "CLIPSIFT_GATEWAY_NATS_USER" not in k8s.env_names(defaults["gateway"])
+    assert "CLIPSIFT_GATEWAY_NATS_STREAM_REPLICAS" not in k8s.env_names(defaults["gateway"])
 
 
 def ingress_sources(policy: dict[str, Any]) -> dict[str, set[str]]:
@@ -353,7 +379,10 @@ def test_network_policies_narrowed(k8s: SimpleNamespace) -> None:
     policies = k8s.by_kind(k8s.render_value_set("all-enabled"), "NetworkPolicy")
     gateway_in = ingress_sources(policies["gateway"])["http"]
     assert gateway_in == {"namespace:{'matchLabels': {'kubernetes.io/metadata.name': 'ingress-nginx'}}"}
-    assert "metrics" in ingress_sources(policies["text"]), "Prometheus may scrape"
+    for component in ("gateway", "text"):
+        assert "metrics" in ingress_sources(policies[component]), f"Prometheus may scrape {component}"
+    # Whoever reaches the public port does not thereby reach the metrics port.
+    assert ingress_sources(policies["gateway"])["metrics"] != gateway_in
     # NATS and PostgreSQL egress reach only this release's pods.
     gateway_out = policies["gateway"]["spec"]["egress"]
     selectors = [
@@ -389,7 +418,7 @@ def test_hpa_pdb_ingress_monitors_in_all_enabled(k8s: SimpleNamespace) -> None:
         assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
         assert monitor["spec"]["selector"]["matchLabels"] == services[name]["spec"]["selector"]
         port_names = {p["name"] for p in services[name]["spec"]["ports"]}
-        assert {e["port"] for e in monitor["spec"]["endpoints"]} <= port_names
+        assert {e["port"] for e in monitor["spec"]["endpoints"]} == {"metrics"} <= port_names
     audio = deployments["audio"]
     assert k8s.env_names(audio)["CLIPSIFT_AUDIO_MODEL"]["value"] == "/models/whisper-large-v3"
     models = next(v for v in audio["spec"]["template"]["spec"]["volumes"] if v["name"] == "models")
@@ -469,12 +498,11 @@ def test_scrape_annotations_point_at_each_metrics_port(k8s: SimpleNamespace) -> 
     deployments = k8s.by_kind(
         k8s.helm_template(k8s.CHART, (), ("metrics.scrapeAnnotations=true",)), "Deployment"
     )
-    for name, deployment in deployments.items():
+    for deployment in deployments.values():
         annotations = deployment["spec"]["template"]["metadata"]["annotations"]
         ports = {p["name"]: p["containerPort"] for p in k8s.container(deployment)["ports"]}
-        expected = ports["http"] if name == "gateway" else ports["metrics"]
         assert annotations["prometheus.io/scrape"] == "true"
-        assert annotations["prometheus.io/port"] == str(expected)
+        assert annotations["prometheus.io/port"] == str(ports["metrics"])
         assert annotations["prometheus.io/path"] == "/metrics"
 
 

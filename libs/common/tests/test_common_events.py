@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 from nats.aio.msg import Msg
+from nats.js.errors import APIError
 
 from clipsift.events.v1 import events_pb2
 from clipsift_common.events import (
@@ -89,15 +90,37 @@ async def test_publishing_the_same_event_twice_stores_it_once(bus: EventBus) -> 
 
 
 @pytest.mark.integration
-async def test_ensure_stream_is_idempotent(bus: EventBus, nats_url: str) -> None:
+async def test_ensure_stream_leaves_an_existing_stream_as_the_operator_left_it(
+    bus: EventBus, nats_url: str
+) -> None:
     await bus.publish(progress_event("job-keep", "progress/10"))
-    again = await EventBus.connect(nats_url, name="second", stream=STREAM, max_age_seconds=60)
+    operated = (await bus.js.stream_info(STREAM)).config
+    operated.max_age = 1800.0
+    operated.description = "kept 30 minutes by the operator"
+    await bus.js.update_stream(operated)
+    # A service restarting with other settings (and a cluster's replica count) changes nothing.
+    again = await EventBus.connect(nats_url, name="second", stream=STREAM, max_age_seconds=60, replicas=3)
     try:
+        await again.ensure_stream(60, 3)
         info = await again.js.stream_info(STREAM)
-        assert info.state.messages == 1  # an existing stream is updated, not recreated
-        assert info.config.max_age == 60.0
+        assert info.state.messages == 1  # not recreated
+        assert info.config.max_age == 1800.0
+        assert info.config.description == "kept 30 minutes by the operator"
+        assert info.config.num_replicas == 1
     finally:
         await again.close()
+
+
+@pytest.mark.integration
+async def test_replicas_are_set_when_the_stream_is_created(bus: EventBus, nats_url: str) -> None:
+    await bus.js.delete_stream(STREAM)
+    # The test server is a single node: JetStream refuses three replicas, so the setting reached it.
+    with pytest.raises(APIError, match="replicas > 1"):
+        await EventBus.connect(nats_url, name="clustered", stream=STREAM, max_age_seconds=60, replicas=3)
+    await bus.ensure_stream(60, 1)
+    info = await bus.js.stream_info(STREAM)
+    assert info.config.num_replicas == 1
+    assert info.config.max_age == 60.0
 
 
 @pytest.mark.integration

@@ -13,7 +13,7 @@ import pybreaker
 import pytest
 
 from clipsift_common.errors import InvalidArgument
-from clipsift_common.grpc_client import ServiceClient, ServiceUnavailable
+from clipsift_common.grpc_client import DeadlineExceeded, ServiceClient, ServiceUnavailable
 from clipsift_common.grpc_server import GrpcServer, ServiceBinding
 from clipsift_common.metrics import CIRCUIT_BREAKER_STATE, CIRCUIT_BREAKER_TRANSITIONS
 from clipsift_common.settings import GrpcServerSettings
@@ -76,14 +76,15 @@ async def test_successful_call_returns_the_response(backend: tuple[Backend, int]
         await client.close()
 
 
-async def test_deadline_exceeded_is_service_unavailable(backend: tuple[Backend, int]) -> None:
+async def test_deadline_exceeded_on_a_live_server_is_the_callers_own(backend: tuple[Backend, int]) -> None:
     _, port = backend
     client = ServiceClient(f"127.0.0.1:{port}", deadline_seconds=0.2)
     try:
         method = client.channel.unary_unary(f"/{SERVICE}/Call")
+        assert await client.call(method, b"hi") == b"ok:hi"  # connected
         start = time.perf_counter()
         with pytest.raises(
-            ServiceUnavailable, match=f"127.0.0.1:{port} is unavailable: Deadline Exceeded"
+            DeadlineExceeded, match=f"127.0.0.1:{port} did not answer within this request's deadline of 0.2 s"
         ) as caught:
             await client.call(method, b"slow")
         assert time.perf_counter() - start < 0.9
@@ -91,10 +92,73 @@ async def test_deadline_exceeded_is_service_unavailable(backend: tuple[Backend, 
         assert isinstance(caught.value.__cause__, grpc.aio.AioRpcError)
         assert caught.value.__cause__.code() == grpc.StatusCode.DEADLINE_EXCEEDED
         # A per-call timeout overrides the default deadline.
-        with pytest.raises(ServiceUnavailable):
+        with pytest.raises(DeadlineExceeded, match=r"deadline of 0\.05 s"):
             await client.call(method, b"slow", timeout=0.05)
     finally:
         await client.close()
+
+
+async def test_slow_calls_with_short_deadlines_keep_the_circuit_closed(backend: tuple[Backend, int]) -> None:
+    # One caller's tight deadlines against a live, slow server: each of them gets its timeout,
+    # everyone else keeps being served.
+    state, port = backend
+    client = ServiceClient(
+        f"127.0.0.1:{port}", deadline_seconds=5, breaker_fail_max=2, breaker_reset_seconds=60
+    )
+    try:
+        method = client.channel.unary_unary(f"/{SERVICE}/Call")
+        assert await client.call(method, b"hi") == b"ok:hi"
+        results = await asyncio.gather(
+            *(client.call(method, b"slow", timeout=0.1) for _ in range(10)), return_exceptions=True
+        )
+        assert all(isinstance(r, DeadlineExceeded) for r in results), results
+        assert client.breaker.current_state == pybreaker.STATE_CLOSED
+        assert client.breaker.fail_counter == 0
+        assert await client.call(method, b"after") == b"ok:after"
+        assert state.calls.count("slow") == 10
+    finally:
+        await client.close()
+
+
+async def test_unreachable_target_opens_the_circuit() -> None:
+    client = ServiceClient(
+        f"127.0.0.1:{free_port()}", deadline_seconds=2, breaker_fail_max=3, breaker_reset_seconds=60
+    )
+    try:
+        method = client.channel.unary_unary(f"/{SERVICE}/Call")
+        for _ in range(2):
+            with pytest.raises(ServiceUnavailable, match="is unavailable"):
+                await client.call(method, b"hi")
+        assert client.breaker.current_state == pybreaker.STATE_CLOSED
+        with pytest.raises(ServiceUnavailable, match="circuit breaker open"):
+            await client.call(method, b"hi")
+        assert client.breaker.current_state == pybreaker.STATE_OPEN
+    finally:
+        await client.close()
+
+
+async def test_a_server_that_never_speaks_grpc_opens_the_circuit() -> None:
+    # TCP accepted, no HTTP/2 ever: deadlines run out before the channel is READY, so the calls
+    # never reached a server: unavailability, even though the code is DEADLINE_EXCEEDED.
+    async def black_hole(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()
+        writer.close()
+
+    server = await asyncio.start_server(black_hole, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = ServiceClient(
+        f"127.0.0.1:{port}", deadline_seconds=0.3, breaker_fail_max=2, breaker_reset_seconds=60
+    )
+    try:
+        method = client.channel.unary_unary(f"/{SERVICE}/Call")
+        with pytest.raises(ServiceUnavailable, match="Deadline Exceeded"):
+            await client.call(method, b"hi")
+        with pytest.raises(ServiceUnavailable, match="circuit breaker open"):
+            await client.call(method, b"hi")
+        assert client.breaker.current_state == pybreaker.STATE_OPEN
+    finally:
+        await client.close()
+        server.close()
 
 
 async def test_nothing_listening_is_service_unavailable() -> None:
@@ -183,19 +247,23 @@ async def test_business_errors_do_not_trip_the_breaker(backend: tuple[Backend, i
         await client.close()
 
 
-async def test_internal_errors_trip_the_breaker_but_keep_their_status(backend: tuple[Backend, int]) -> None:
+async def test_internal_errors_keep_their_status_and_the_circuit_closed(
+    backend: tuple[Backend, int],
+) -> None:
+    # A crash on one input is that request's failure: replaying it must not lock others out.
     _, port = backend
     client = ServiceClient(
         f"127.0.0.1:{port}", deadline_seconds=2, breaker_fail_max=2, breaker_reset_seconds=60
     )
     try:
         method = client.channel.unary_unary(f"/{SERVICE}/Call")
-        with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await client.call(method, b"crash")
-        assert caught.value.code() == grpc.StatusCode.INTERNAL
-        assert client.breaker.fail_counter == 1
-        with pytest.raises(ServiceUnavailable, match="circuit breaker open"):
-            await client.call(method, b"crash")
+        for _ in range(4):
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await client.call(method, b"crash")
+            assert caught.value.code() == grpc.StatusCode.INTERNAL
+        assert client.breaker.fail_counter == 0
+        assert client.breaker.current_state == pybreaker.STATE_CLOSED
+        assert await client.call(method, b"hi") == b"ok:hi"
     finally:
         await client.close()
 

@@ -61,3 +61,28 @@ def test_required_values_have_no_default(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_bounds_are_enforced(tmp_path: Path, field: str, value: float) -> None:
     with pytest.raises(pydantic.ValidationError, match=field):
         DemoSettings(nats_url="nats://x", blob_dir=tmp_path, **{field: value})  # type: ignore[arg-type]
+
+
+def test_nats_credentials_come_in_pairs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CLIPSIFT_DEMO_NATS_URL", "nats://bus:4222")
+    monkeypatch.setenv("CLIPSIFT_DEMO_BLOB_DIR", str(tmp_path))
+    monkeypatch.setenv("CLIPSIFT_DEMO_NATS_USER", "text")
+    with pytest.raises(pydantic.ValidationError, match="nats_user and nats_password go together"):
+        DemoSettings()  # type: ignore[call-arg]
+    monkeypatch.setenv("CLIPSIFT_DEMO_NATS_PASSWORD", "s3cret")
+    monkeypatch.setenv("CLIPSIFT_DEMO_NATS_TLS_CERT_FILE", str(tmp_path / "client.pem"))
+    with pytest.raises(pydantic.ValidationError, match="nats_tls_cert_file and nats_tls_key_file"):
+        DemoSettings()  # type: ignore[call-arg]
+    monkeypatch.delenv("CLIPSIFT_DEMO_NATS_TLS_CERT_FILE")
+    settings = DemoSettings()  # type: ignore[call-arg]
+    assert settings.nats_password is not None
+    assert "s3cret" not in repr(settings)  # a SecretStr: kept out of logs
+    assert settings.nats_stream_replicas == 1
+
+
+def test_nats_inbox_prefix_must_be_a_literal_subject(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CLIPSIFT_DEMO_NATS_URL", "nats://bus:4222")
+    monkeypatch.setenv("CLIPSIFT_DEMO_BLOB_DIR", str(tmp_path))
+    monkeypatch.setenv("CLIPSIFT_DEMO_NATS_INBOX_PREFIX", "_INBOX.*")
+    with pytest.raises(pydantic.ValidationError, match="nats_inbox_prefix"):
+        DemoSettings()  # type: ignore[call-arg]

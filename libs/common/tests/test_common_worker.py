@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from clipsift.events.v1 import events_pb2
+from clipsift_common.deadletter import dead_letters
 from clipsift_common.events import TERMINAL_TYPES, EventBus, job_subject, make_event, parse_event
 from clipsift_common.logging import job_id_var
 from clipsift_common.settings import WorkerSettings
@@ -250,7 +251,7 @@ async def test_graceful_stop_leaves_the_job_for_another_replica(bus: EventBus) -
     assert dict(events[-1].payload) == {"attempt": 2.0}
 
 
-async def test_undecodable_request_is_dropped(bus: EventBus) -> None:
+async def test_undecodable_request_is_parked_and_the_next_one_runs(bus: EventBus) -> None:
     calls: list[str] = []
 
     async def handler(ctx: JobContext) -> Mapping[str, Any]:
@@ -265,3 +266,10 @@ async def test_undecodable_request_is_dropped(bus: EventBus) -> None:
         assert calls == [job_id]
         await asyncio.sleep(0.1)
         assert await consumer_state(bus) == (0, 0, 0)
+    [letter] = await dead_letters(bus)
+    assert (letter.subject, letter.consumer, letter.reason) == (
+        f"jobs.{KIND}.requested.garbage",
+        DURABLE,
+        "not a JobEvent",
+    )
+    assert letter.data == b"\xff\xff not a protobuf"

@@ -63,6 +63,7 @@ async def main(settings: AnalyticsSettings) -> None:
         settings.ingest_batch_size,
         settings.ingest_ack_wait_seconds,
         partitions,
+        settings.ingest_max_attempts,
     )
     background: list[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = [ingester.run]
     if settings.report_interval_seconds:

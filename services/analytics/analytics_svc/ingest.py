@@ -5,6 +5,11 @@ Each fetched batch is stored in one transaction: the event ids go into ``event_i
 those same events are folded into ``analytics_jobs`` and ``job_steps``. Messages are acknowledged only
 after the commit. A crash before the commit means redelivery; a crash after the commit but before
 the ack means a redelivered duplicate that ``event_ids`` drops, so no counter moves twice.
+
+One bad event must not hold back its batch forever: a malformed one is parked on the dead-letter
+stream at once; when PostgreSQL refuses a batch for what it contains (not for being unavailable),
+its events are stored one by one, and the one that is refused is retried and parked after
+``max_attempts`` deliveries while the others are stored and acknowledged.
 """
 
 from __future__ import annotations
@@ -21,8 +26,16 @@ from google.protobuf.message import DecodeError
 from nats.aio.msg import Msg
 from psycopg_pool import AsyncConnectionPool
 
+from clipsift_common.deadletter import (
+    ensure_dead_letter_stream,
+    is_transient,
+    park_message,
+    retry_delay,
+    retry_or_park,
+)
 from clipsift_common.events import TYPE_NAMES, EventBus, parse_event, pull_loop
 from clipsift_common.metrics import EVENTS_INGESTED
+from clipsift_common.supervised import describe
 
 from .partitions import Partitions
 
@@ -88,6 +101,15 @@ class EventRow:
 
 def event_row(msg: Msg) -> EventRow | None:
     """The row for one message, or None when it can never be stored (it would fail its whole batch)."""
+    row = row_or_reason(msg)
+    if isinstance(row, str):
+        log.error("malformed event", extra={"subject": msg.subject, "error": row})
+        return None
+    return row
+
+
+def row_or_reason(msg: Msg) -> EventRow | str:
+    """The row for one message, or why it can never be stored."""
     try:
         event = parse_event(msg)
         return EventRow(
@@ -108,8 +130,7 @@ def event_row(msg: Msg) -> EventRow | None:
             stream_seq=msg.metadata.sequence.stream,
         )
     except (KeyError, ValueError, DecodeError) as exc:
-        log.error("dropping malformed event", extra={"subject": msg.subject, "error": str(exc)})
-        return None
+        return f"malformed event: {type(exc).__name__}: {exc}"
 
 
 async def store_rows(pool: AsyncConnectionPool, partitions: Partitions, rows: list[EventRow]) -> int:
@@ -137,6 +158,7 @@ class EventIngester:
         batch: int,
         ack_wait: float,
         partitions: Partitions | None = None,
+        max_attempts: int = 5,
     ):
         self.bus = bus
         self.pool = pool
@@ -144,8 +166,10 @@ class EventIngester:
         self.batch = batch
         self.ack_wait = ack_wait
         self.partitions = partitions or Partitions(pool, months_ahead=1)
+        self.max_attempts = max_attempts
 
     async def run(self, stop: asyncio.Event) -> None:
+        await ensure_dead_letter_stream(self.bus)
         subscription = await self.bus.durable_consumer(
             self.durable, "jobs.>", ack_wait_seconds=self.ack_wait, max_ack_pending=self.batch * 4
         )
@@ -153,26 +177,43 @@ class EventIngester:
         await pull_loop(subscription, self.store, stop, batch=self.batch, fetch_timeout=0.5)
 
     async def store(self, msgs: list[Msg]) -> None:
-        rows: list[EventRow] = []
-        malformed: set[int] = set()
+        pending: list[tuple[Msg, EventRow]] = []
         for msg in msgs:
-            row = event_row(msg)
-            if row is None:
-                malformed.add(id(msg))
+            row = row_or_reason(msg)
+            if isinstance(row, str):
+                await park_message(self.bus, msg, self.durable, row)
             else:
-                rows.append(row)
+                pending.append((msg, row))
         try:
-            stored = await store_rows(self.pool, self.partitions, rows)
-        except Exception:
-            log.exception("event batch insert failed; will be redelivered")
+            stored = await store_rows(self.pool, self.partitions, [row for _, row in pending])
+        except Exception as exc:
             self.partitions.forget()  # a partition dropped behind our back is recreated next time
-            for msg in msgs:
-                await msg.nak(delay=1.0)
-            return
-        for msg in msgs:
-            if id(msg) in malformed:
-                await msg.term()
-            else:
+            if is_transient(exc):
+                log.exception("event batch insert failed; will be redelivered")
+                for msg, _ in pending:
+                    await msg.nak(delay=1.0)
+                return
+            log.warning("event batch refused; storing its events one by one", extra={"error": repr(exc)})
+            stored = await self._store_each(pending)
+        else:
+            for msg, _ in pending:
                 await msg.ack()
         EVENTS_INGESTED.labels("stored").inc(stored)
-        EVENTS_INGESTED.labels("duplicate").inc(len(rows) - stored)
+        EVENTS_INGESTED.labels("duplicate").inc(len(pending) - stored)
+
+    async def _store_each(self, pending: list[tuple[Msg, EventRow]]) -> int:
+        """Store each event in its own transaction: only the ones PostgreSQL refuses stay behind."""
+        stored = 0
+        for msg, row in pending:
+            try:
+                stored += await store_rows(self.pool, self.partitions, [row])
+            except Exception as exc:
+                self.partitions.forget()
+                if is_transient(exc):
+                    await msg.nak(delay=retry_delay(msg.metadata.num_delivered))
+                else:
+                    log.exception("event refused", extra={"subject": msg.subject})
+                    await retry_or_park(self.bus, msg, self.durable, describe(exc), self.max_attempts)
+                continue
+            await msg.ack()
+        return stored

@@ -21,6 +21,8 @@ class AnalyticsSettings(ServiceSettings, GrpcServerSettings, NatsSettings, Datab
     # Events fetched and inserted per transaction.
     ingest_batch_size: int = Field(default=256, ge=1, le=10_000)
     ingest_ack_wait_seconds: float = Field(default=30.0, gt=0)
+    # Deliveries of one event PostgreSQL refuses before it is parked on the dead-letter stream.
+    ingest_max_attempts: int = Field(default=5, ge=1)
     # Monthly event partitions kept created ahead of the current month (more are created on demand).
     partition_months_ahead: int = Field(default=2, ge=0, le=24)
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from faster_whisper import WhisperModel
+from faster_whisper import BatchedInferencePipeline, WhisperModel
 from faster_whisper.transcribe import Segment
 from faster_whisper.vad import VadOptions, get_speech_timestamps
 
@@ -26,6 +26,11 @@ MIN_LANGUAGE_WINDOW_SECONDS = 10.0
 # Speech for language detection is looked for this many seconds of audio at a time, so a
 # two-hour recording costs a VAD pass over its first minutes, not over all of it.
 SPEECH_SCAN_SECONDS = 120.0
+# Batched decoding transcribes stretches of speech of at most one Whisper window each.
+SPAN_SECONDS = 30.0
+# Spans handed to the batched pipeline per call, in batches: its features are computed up front
+# per call, so this bounds their memory (about 1 MB per span) and lets segments stream out.
+SPAN_GROUP_BATCHES = 4
 
 
 @dataclass(frozen=True)
@@ -60,11 +65,21 @@ NO_SPEECH = LanguageGuess(language="", probability=0.0, candidates=[], detected=
 class SpeechModel:
     """A loaded Whisper model. Its methods block: call them from a worker thread."""
 
-    def __init__(self, whisper: WhisperModel, name: str, *, detection_windows: int, confident: float) -> None:
+    def __init__(
+        self,
+        whisper: WhisperModel,
+        name: str,
+        *,
+        detection_windows: int,
+        confident: float,
+        batch_size: int = 1,
+    ) -> None:
         self.whisper = whisper
         self.name = name
         self.detection_windows = detection_windows
         self.confident = confident
+        self.batch_size = batch_size
+        self.batched = BatchedInferencePipeline(whisper) if batch_size > 1 else None
 
     @classmethod
     def load(cls, settings: AudioSettings) -> SpeechModel:
@@ -91,6 +106,7 @@ class SpeechModel:
             str(path),
             detection_windows=settings.language_detection_windows,
             confident=settings.language_confident_probability,
+            batch_size=settings.batch_size,
         )
         log.info(
             "speech model loaded",
@@ -99,6 +115,7 @@ class SpeechModel:
                 "device": model.device,
                 "compute_type": whisper.model.compute_type,
                 "multilingual": model.multilingual,
+                "batch_size": model.batch_size,
                 "seconds": round(time.perf_counter() - start, 3),
             },
         )
@@ -124,12 +141,29 @@ class SpeechModel:
         Voice activity detection and language detection run here, eagerly; the returned
         ``segments`` iterator does the decoding as it is consumed. Without a requested language,
         ``detect_language`` (several windows) decides, not Whisper's one-window guess.
+
+        With a batch size above 1 and VAD on, the stretches of speech are decoded several at a
+        time (faster-whisper's batched pipeline: about twice as fast on two CPU cores, many times
+        on a GPU, at the same accuracy); each stretch is then decoded without the previous one's
+        text as its prompt, which also keeps one misheard stretch from derailing the next.
         """
         language, probability = options.language, 1.0
         if language is None and self.multilingual:
             guess = self.detect_language(audio)
             if guess.language:
                 language, probability = guess.language, guess.probability
+        if language is None and not self.multilingual:
+            language = "en"
+        # Batched only once the language is known (no speech found: Whisper's own path decides).
+        if self.batched is not None and options.vad_filter and language is not None:
+            spans = speech_spans(audio)
+            if spans:
+                return Transcription(
+                    language=language,
+                    language_probability=probability,
+                    duration=audio.size / SAMPLE_RATE,
+                    segments=self._batched_segments(audio, spans, language, options.beam_size),
+                )
         segments, info = self.whisper.transcribe(
             audio,
             language=language,
@@ -143,6 +177,22 @@ class SpeechModel:
             duration=float(info.duration),
             segments=segments,
         )
+
+    def _batched_segments(
+        self, audio: Samples, spans: list[dict[str, float]], language: str, beam_size: int
+    ) -> Iterator[Segment]:
+        assert self.batched is not None
+        group = self.batch_size * SPAN_GROUP_BATCHES
+        for first in range(0, len(spans), group):
+            segments, _ = self.batched.transcribe(
+                audio,
+                language=language,
+                beam_size=beam_size,
+                word_timestamps=True,
+                batch_size=self.batch_size,
+                clip_timestamps=spans[first : first + group],
+            )
+            yield from segments
 
     def detect_language(self, audio: Samples) -> LanguageGuess:
         """The language of the first windows of speech; ``NO_SPEECH`` when there is none.
@@ -179,6 +229,26 @@ class SpeechModel:
             candidates=ranked[:LANGUAGE_CANDIDATES],
             detected=True,
         )
+
+
+def speech_spans(audio: Samples) -> list[dict[str, float]]:
+    """Contiguous stretches of ``audio`` holding speech (Silero VAD), each at most one Whisper
+    window long, in seconds; the silences between stretches are left out.
+
+    Contiguous, pauses inside kept, so that timestamps need no mapping back (faster-whisper's own
+    batched VAD path splices speech together instead).
+    """
+    longest = round(SPAN_SECONDS * SAMPLE_RATE)
+    # The batched pipeline's own VAD parameters: short pauses split, and no region longer than a
+    # window (Silero splits longer speech, padding included), so a region always fits one span.
+    vad = VadOptions(max_speech_duration_s=SPAN_SECONDS, min_silence_duration_ms=160)
+    spans: list[dict[str, int]] = []
+    for region in get_speech_timestamps(audio, vad):
+        if spans and region["end"] - spans[-1]["start"] <= longest:
+            spans[-1]["end"] = region["end"]
+        else:
+            spans.append(dict(region))
+    return [{"start": s["start"] / SAMPLE_RATE, "end": s["end"] / SAMPLE_RATE} for s in spans]
 
 
 def first_speech(audio: Samples, seconds: float) -> Samples:

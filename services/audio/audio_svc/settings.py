@@ -49,6 +49,11 @@ class AudioSettings(ServiceSettings, GrpcServerSettings, BlobSettings):
     # from oversubscription, so further requests wait their turn.
     max_concurrent_transcriptions: int = Field(default=1, ge=1)
     default_beam_size: int = Field(default=5, ge=1)
+    # Stretches of speech decoded at once (faster-whisper's batched pipeline) when VAD is on; 1
+    # decodes them one after the other, each prompted with the previous text. 8 transcribes a
+    # 10-minute talk in 21 s instead of 47 s on two CPU cores at the same word accuracy (93%);
+    # on a GPU, 16 or more.
+    batch_size: int = Field(default=8, ge=1, le=64)
     # Language detection listens to up to this many 30 s windows of speech and adds up their
     # probabilities: one window is often not enough (synthetic or accented German heard as Yiddish
     # in the first window, as German in the next five). It stops after the first window when that

@@ -98,8 +98,9 @@ async def test_multilingual_transcripts_carry_the_detected_language(
     assert {(s.language, s.language_probability) for s in hinted} == {("fr", 1.0)}
 
 
-# German as espeak-ng speaks it: Whisper base hears the first 30 s as Yiddish or Welsh, the
-# next windows clearly as German (measured: yi 0.27 / cy 0.27 / de 0.16, then de 0.93, 0.91).
+# German as espeak-ng speaks it: Whisper base is unsure of the first 30 s (measured: yi 0.27 /
+# cy 0.27 / de 0.16; on some runs de comes first, still under 0.5), the next windows clearly German
+# (de 0.93, 0.91).
 GERMAN_TALK = (
     "Im Herbst 2016 übernahm Katrin Vogel die kleine Molkerei ihres Vaters im Allgäu. Die Supermärkte "
     "zahlten nur noch achtundzwanzig Cent pro Liter, und jeden Monat fehlten ihr dreitausend Euro. Sie "
@@ -123,10 +124,12 @@ def test_language_is_decided_over_several_windows_not_the_first_alone(multilingu
         paths.append(path)
     audio = np.concatenate([decode_audio(p, 120) for p in paths])
     first_window = first_speech(audio, 30.0)
-    alone, _, _ = multilingual_model.whisper.detect_language(audio=first_window)
-    assert alone != "de"  # what one window says: the reason for listening to more
+    _, _, alone = multilingual_model.whisper.detect_language(audio=first_window)
+    first_german = dict(alone)["de"]
+    assert alone[0][1] < 0.5, alone[:3]  # one window is unsure: the reason for listening to more
     guess = multilingual_model.detect_language(audio)
     assert guess.language == "de", guess
+    assert guess.probability > max(0.6, first_german), (guess, alone[:3])
     assert guess.probability > 2 * guess.candidates[1][1]
     # Transcription without a language uses the same decision.
     transcription = multilingual_model.transcribe(

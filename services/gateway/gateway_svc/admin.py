@@ -1,6 +1,8 @@
 """Operator commands run next to the gateway (``kubectl exec ... python -m gateway_svc.admin``).
 
-python -m gateway_svc.admin create-key --tenant acme [--label ci] [--admin]
+python -m gateway_svc.admin create-key --tenant acme [--label ci] [--admin] [--expires-in-days 90]
+python -m gateway_svc.admin list-keys [--tenant acme]
+python -m gateway_svc.admin revoke-key PREFIX [--tenant acme]
 python -m gateway_svc.admin migrate     (apply pending gateway migrations; the Helm hook Job runs it)
 """
 
@@ -8,28 +10,79 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 from pydantic import ValidationError
 
 from clipsift_common.db import migrate
-from clipsift_common.errors import ClipsiftError
+from clipsift_common.errors import ClipsiftError, InvalidArgument
 
 from .app import MIGRATIONS
-from .auth import create_api_key
+from .auth import KeyInfo, create_api_key, list_api_keys, revoke_api_key
 from .settings import AdminSettings
 
 
-async def create_key(database_url: str, tenant: str, label: str, is_admin: bool) -> str:
+async def create_key(
+    database_url: str, tenant: str, label: str, is_admin: bool, expires_in: timedelta | None = None
+) -> str:
     """Apply the gateway migrations if needed, then create an API key for ``tenant``."""
     await migrate(database_url, "gateway", MIGRATIONS)
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
-        return await create_api_key(conn, tenant, label, is_admin)
+        return await create_api_key(conn, tenant, label, is_admin, expires_in)
+
+
+async def list_keys(database_url: str, tenant: str | None = None) -> list[KeyInfo]:
+    await migrate(database_url, "gateway", MIGRATIONS)
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        return await list_api_keys(conn, tenant)
+
+
+async def revoke_key(database_url: str, prefix: str, tenant: str | None = None) -> KeyInfo:
+    await migrate(database_url, "gateway", MIGRATIONS)
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        return await revoke_api_key(conn, prefix, tenant)
 
 
 async def migrate_schema(database_url: str) -> list[int]:
     """Apply the gateway's pending migrations (advisory-locked, so safe beside starting replicas)."""
     return await migrate(database_url, "gateway", MIGRATIONS)
+
+
+def format_keys(keys: list[KeyInfo], now: datetime | None = None) -> str:
+    """One line per key, for people: prefix, tenant, state, admin, created, expires, label."""
+    now = now or datetime.now(UTC)
+
+    def when(moment: datetime | None) -> str:
+        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if moment else "never"
+
+    rows = [("PREFIX", "TENANT", "STATE", "ADMIN", "CREATED (UTC)", "EXPIRES (UTC)", "LABEL")]
+    rows += [
+        (
+            k.prefix,
+            k.tenant_id,
+            k.state(now),
+            "yes" if k.is_admin else "no",
+            when(k.created_at),
+            when(k.expires_at),
+            k.label,
+        )
+        for k in keys
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return "\n".join(
+        "  ".join([*(cell.ljust(width) for cell, width in zip(row, widths, strict=False)), row[-1]]).rstrip()
+        for row in rows
+    )
+
+
+def expiry(days: float | None) -> timedelta | None:
+    """``--expires-in-days`` as a lifetime (None: until revoked)."""
+    if days is None:
+        return None
+    if days <= 0:
+        raise InvalidArgument(f"--expires-in-days must be positive, not {days:g}")
+    return timedelta(days=days)
 
 
 def main() -> None:
@@ -39,6 +92,12 @@ def main() -> None:
     create.add_argument("--tenant", required=True)
     create.add_argument("--label", default="")
     create.add_argument("--admin", action="store_true", help="may query analytics across tenants")
+    create.add_argument("--expires-in-days", type=float, help="refused after this many days (default: never)")
+    listing = commands.add_parser("list-keys", help="every key's prefix, tenant, state and expiry")
+    listing.add_argument("--tenant")
+    revoke = commands.add_parser("revoke-key", help="revoke a key by its prefix (cs_<prefix>_...)")
+    revoke.add_argument("prefix")
+    revoke.add_argument("--tenant", help="needed only when two tenants' keys share the prefix")
     commands.add_parser("migrate", help="apply pending gateway schema migrations, then exit")
     args = parser.parse_args()
     try:
@@ -47,12 +106,19 @@ def main() -> None:
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         parser.exit(2, f"error: bad CLIPSIFT_GATEWAY_* settings: {problems}\n")
+    url = settings.database_url
     try:
         if args.command == "migrate":
-            applied = asyncio.run(migrate_schema(settings.database_url))
+            applied = asyncio.run(migrate_schema(url))
             print(f"gateway migrations applied: {applied or 'none pending'}")
+        elif args.command == "list-keys":
+            print(format_keys(asyncio.run(list_keys(url, args.tenant))))
+        elif args.command == "revoke-key":
+            revoked = asyncio.run(revoke_key(url, args.prefix, args.tenant))
+            print(f"revoked key {revoked.prefix} of tenant {revoked.tenant_id}")
         else:
-            print(asyncio.run(create_key(settings.database_url, args.tenant, args.label, args.admin)))
+            lifetime = expiry(args.expires_in_days)
+            print(asyncio.run(create_key(url, args.tenant, args.label, args.admin, lifetime)))
     except (ClipsiftError, psycopg.Error) as exc:
         parser.exit(1, f"error: {exc}\n")
 

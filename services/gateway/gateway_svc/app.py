@@ -15,13 +15,31 @@ from clipsift_common.blobstore import LocalBlobStore
 from clipsift_common.db import migrate, open_pool
 from clipsift_common.events import EventBus
 from clipsift_common.grpc_client import ServiceClient
-from clipsift_common.metrics import LATENCY_BUCKETS
+from clipsift_common.metrics import LATENCY_BUCKETS, metrics_listener
 from clipsift_common.telemetry import instrument_fastapi
 
-from .api import analytics, analyze, clips, compare, health, images, indexes, jobs, models, text, videos
+from .api import (
+    analytics,
+    analyze,
+    clips,
+    compare,
+    health,
+    images,
+    indexes,
+    jobs,
+    models,
+    text,
+    tickets,
+    videos,
+)
+from .api.schemas import ERROR_RESPONSES
+from .dead_jobs import DeadJobSweeper
+from .dispatch import Dispatcher
+from .edge import EdgeMiddleware
 from .errors import install_error_handlers
 from .jobs import JobStore
 from .projector import JobProjector
+from .ratelimit import RateLimiter, RateLimitMiddleware
 from .settings import GatewaySettings
 from .webui import mount_web_ui
 
@@ -45,6 +63,10 @@ def _client(settings: GatewaySettings, target: str) -> ServiceClient:
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:
+    limiter = RateLimiter(settings) if settings.redis_url else None
+    if limiter is None:
+        log.warning("no Redis URL (CLIPSIFT_GATEWAY_REDIS_URL): requests are not rate limited")
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await migrate(settings.database_url, "gateway", MIGRATIONS)
@@ -61,13 +83,26 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         state.video = _client(settings, settings.video_target)
         state.vision = _client(settings, settings.vision_target)
         state.training = _client(settings, settings.training_target)
+        state.dispatcher = Dispatcher(
+            pool, bus, settings.dispatch_max_in_flight_per_tenant, settings.dispatch_poll_seconds
+        )
         stop = asyncio.Event()
-        projector = asyncio.create_task(JobProjector(bus, state.jobs).run(stop))
+        dispatcher = asyncio.create_task(state.dispatcher.run(stop))
+        # Supervised loops: restarted when they fail; their health is on app.state for /readyz.
+        state.projector = JobProjector(bus, state.jobs, settings)
+        state.dead_jobs = DeadJobSweeper(bus, state.jobs, settings)
+        background = [asyncio.create_task(loop.run(stop)) for loop in (state.projector, state.dead_jobs)]
         try:
-            yield
+            # Prometheus on its own port (kept off the public one: the series name tenants,
+            # routes and targets); a NetworkPolicy lets only the scraper reach it.
+            with metrics_listener(settings.metrics_port, settings.http_host) as state.metrics_port:
+                yield
         finally:
             stop.set()
-            await asyncio.gather(projector, return_exceptions=True)
+            await asyncio.gather(dispatcher, return_exceptions=True)
+            if limiter is not None:
+                await limiter.close()
+            await asyncio.gather(*background, return_exceptions=True)
             await state.text.close()
             await state.analytics.close()
             await state.video.close()
@@ -84,10 +119,28 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     )
     install_error_handlers(app)
     instrument_fastapi(app)
-    for module in (health, text, compare, analyze, images, jobs, clips, videos, analytics, indexes, models):
-        app.include_router(module.router)
+    app.include_router(health.router)
+    for module in (
+        text,
+        compare,
+        analyze,
+        images,
+        jobs,
+        clips,
+        videos,
+        analytics,
+        indexes,
+        models,
+        tickets,
+    ):
+        app.include_router(module.router, responses=ERROR_RESPONSES)
     if settings.web_ui:
         mount_web_ui(app)
+    # Keys and body limits before any route reads a byte; inside the metrics middleware below,
+    # so its 401s and 413s are counted too.
+    # Rate limits inside the edge: they count authenticated callers only.
+    app.add_middleware(RateLimitMiddleware, limiter=limiter)
+    app.add_middleware(EdgeMiddleware, settings=settings)
 
     @app.middleware("http")
     async def record_metrics(

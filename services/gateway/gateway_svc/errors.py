@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from clipsift_common.errors import ClipsiftError
-from clipsift_common.grpc_client import HTTP_STATUS_FOR_GRPC, ServiceUnavailable
+from clipsift_common.grpc_client import HTTP_STATUS_FOR_GRPC, DeadlineExceeded, ServiceUnavailable
 
 _STATUS_FOR_ERROR = {code: status for code, status in HTTP_STATUS_FOR_GRPC.items()}
 
@@ -44,3 +44,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceUnavailable)
     async def unavailable(request: Request, exc: ServiceUnavailable) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "5"})
+
+    @app.exception_handler(DeadlineExceeded)
+    async def too_slow(request: Request, exc: DeadlineExceeded) -> JSONResponse:
+        # The dependency is up but this request outran its deadline: a smaller input may pass.
+        return JSONResponse({"detail": str(exc)}, status_code=504)

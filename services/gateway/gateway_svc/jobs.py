@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import datetime
 from typing import Any
@@ -16,16 +17,35 @@ from clipsift.events.v1 import events_pb2
 _COLUMNS = "id::text AS id, kind, status, progress, step, message, options, result, created_at, updated_at"
 
 # Events can arrive late or twice; the guards keep status monotonic and terminal states final.
-_APPLY_PROGRESS = """
-UPDATE jobs SET status = 'running', progress = greatest(progress, %(progress)s), step = %(step)s,
-                message = %(message)s, updated_at = now()
-WHERE id = %(id)s AND status IN ('queued', 'running')
+# An event changes its job only when it names the job's own tenant; each statement also returns the
+# job's tenant (NULL: no such job) so the caller can tell a refused event from a stale one.
+_GUARD = "WHERE id = %(id)s AND tenant_id = %(tenant_id)s AND status IN ('queued', 'running') RETURNING 1"
+_APPLY_PROGRESS = f"""
+WITH changed AS (
+    UPDATE jobs SET status = 'running', progress = greatest(progress, %(progress)s), step = %(step)s,
+                    message = %(message)s, updated_at = now()
+    {_GUARD}
+)
+SELECT (SELECT tenant_id FROM jobs WHERE id = %(id)s), EXISTS (SELECT FROM changed)
 """
-_APPLY_TERMINAL = """
-UPDATE jobs SET status = %(status)s, progress = %(progress)s, step = %(step)s, message = %(message)s,
-                result = %(result)s, updated_at = now()
-WHERE id = %(id)s AND status IN ('queued', 'running')
+_APPLY_TERMINAL = f"""
+WITH changed AS (
+    UPDATE jobs SET status = %(status)s, progress = %(progress)s, step = %(step)s, message = %(message)s,
+                    result = %(result)s, updated_at = now()
+    {_GUARD}
+)
+SELECT (SELECT tenant_id FROM jobs WHERE id = %(id)s), EXISTS (SELECT FROM changed)
 """
+_JOB_TENANT = "SELECT (SELECT tenant_id FROM jobs WHERE id = %(id)s), false"
+
+
+class Applied(enum.Enum):
+    """What folding one event into the job rows did."""
+
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"  # a duplicate, a late event, or one that changes nothing (requested)
+    UNKNOWN_JOB = "unknown job"  # no such job here (or not a job id at all)
+    FOREIGN_TENANT = "foreign tenant"  # the event names another tenant than the job's: refused
 
 
 def parse_job_id(job_id: str) -> uuid.UUID | None:
@@ -67,6 +87,18 @@ class JobStore:
             )
             return await cur.fetchone()
 
+    async def is_unfinished(self, job_id: str, tenant_id: str) -> bool:
+        """Whether the tenant's job exists and is still queued or running."""
+        parsed = parse_job_id(job_id)
+        if parsed is None:
+            return False
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT 1 FROM jobs WHERE id = %s AND tenant_id = %s AND status IN ('queued', 'running')",
+                (parsed, tenant_id),
+            )
+            return await cur.fetchone() is not None
+
     async def list(self, tenant_id: str, limit: int, status: str | None) -> list[dict[str, Any]]:
         async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(
@@ -76,13 +108,14 @@ class JobStore:
             )
             return await cur.fetchall()
 
-    async def apply(self, event: events_pb2.JobEvent) -> None:
-        """Fold one event into the job row (idempotent)."""
+    async def apply(self, event: events_pb2.JobEvent) -> Applied:
+        """Fold one event into the job row (idempotent); an event of another tenant changes nothing."""
         job_id = parse_job_id(event.job_id)
         if job_id is None:
-            return
+            return Applied.UNKNOWN_JOB
         params: dict[str, Any] = {
             "id": job_id,
+            "tenant_id": event.tenant_id,
             "progress": event.progress,
             "step": event.step,
             "message": event.message,
@@ -95,9 +128,17 @@ class JobStore:
             params["result"] = Jsonb(json_format.MessageToDict(event.payload)) if completed else None
             sql = _APPLY_TERMINAL
         else:
-            return
+            sql = _JOB_TENANT
         async with self.pool.connection() as conn:
-            await conn.execute(sql, params)
+            cur = await conn.execute(sql, params)
+            row = await cur.fetchone()
+        assert row is not None
+        tenant_id, changed = row
+        if tenant_id is None:
+            return Applied.UNKNOWN_JOB
+        if tenant_id != event.tenant_id:
+            return Applied.FOREIGN_TENANT
+        return Applied.CHANGED if changed else Applied.UNCHANGED
 
 
 def _integral(value: Any) -> Any:

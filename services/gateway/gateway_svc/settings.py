@@ -27,6 +27,12 @@ class GatewaySettings(ServiceSettings, NatsSettings, DatabaseSettings, BlobSetti
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
     max_corpus_documents: int = Field(default=200_000, ge=1)
     max_corpus_text_bytes: int = Field(default=1024 * 1024 * 1024, gt=0)
+    # One corpus document over these is skipped and listed in the job's result, not fatal.
+    max_corpus_document_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
+    max_corpus_document_chars: int = Field(default=2_000_000, ge=1)
+    # Zip uploads: entries of any kind, and how many times one member may expand (zip bombs).
+    max_zip_members: int = Field(default=400_000, ge=1)
+    max_zip_compression_ratio: float = Field(default=200.0, gt=1)
     max_request_documents: int = Field(default=2000, ge=1)
     max_request_text_chars: int = Field(default=2_000_000, ge=1)
     max_video_upload_bytes: int = Field(default=8 * 1024**3, gt=0)
@@ -41,6 +47,39 @@ class GatewaySettings(ServiceSettings, NatsSettings, DatabaseSettings, BlobSetti
     max_dedup_videos: int = Field(default=200, ge=2)
     # Labelled datasets for training jobs (/v1/models/{name}/train).
     max_dataset_upload_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
+    # Every other body (the JSON requests): as large as the gRPC message it becomes, so any request
+    # the text service could be sent before still fits; refused at the edge while streaming (edge.py).
+    max_json_body_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
+    # WebSockets (job events): open connections per API key in one gateway process; closed after
+    # this long without a frame either way; tickets (POST /v1/ws-tickets) valid this long, once.
+    ws_max_connections_per_key: int = Field(default=16, ge=1)
+    ws_idle_timeout_seconds: float = Field(default=300.0, gt=0)
+    ws_ticket_seconds: float = Field(default=60.0, gt=0)
+    # Abuse controls (ratelimit.py, quotas.py, dispatch.py). Redis holds the rate-limit windows;
+    # without a URL no request is rate limited (``clipsift up`` always starts one).
+    redis_url: str | None = None
+    redis_key_prefix: str = "clipsift:ratelimit"
+    redis_timeout_seconds: float = Field(default=0.25, gt=0)
+    # Moving windows in the `limits` notation ("100/second;3000/minute"), per API key and per tenant.
+    rate_limit_per_key: str = "20/second;600/minute"
+    rate_limit_per_tenant: str = "50/second;2000/minute"
+    # Per-tenant quota defaults (a tenant_quotas row overrides them): jobs queued or running at
+    # once; video minutes and uploaded bytes submitted per calendar month (UTC).
+    quota_concurrent_jobs: int = Field(default=1000, ge=1)
+    quota_media_minutes_per_month: float = Field(default=6000.0, ge=0)
+    quota_storage_bytes_per_month: int = Field(default=200 * 1024**3, ge=0)
+    # Fair scheduling: jobs of one tenant published to workers at once; how often the dispatcher
+    # looks for freed slots (a submission on this replica wakes it at once).
+    dispatch_max_in_flight_per_tenant: int = Field(default=4, ge=1)
+    dispatch_poll_seconds: float = Field(default=0.5, gt=0)
+    # Background loops (job projector, dead-job sweeper) are restarted after a failure, first after
+    # this long, the wait doubling up to the maximum.
+    restart_initial_seconds: float = Field(default=0.5, gt=0)
+    restart_max_seconds: float = Field(default=30.0, gt=0)
+    # Deliveries of one job event the projector tries before parking it on the dead-letter stream.
+    event_max_attempts: int = Field(default=5, ge=1)
+    # How often the projector checks that its durable consumer still exists.
+    projector_check_seconds: float = Field(default=5.0, gt=0)
 
 
 class AdminSettings(DatabaseSettings):

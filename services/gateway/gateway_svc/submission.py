@@ -1,4 +1,5 @@
-"""Creating a job: record it, then announce it on the bus; undo the record if the bus refuses.
+"""Creating a job: checked against the tenant's quotas and recorded as queued; the dispatcher
+(dispatch.py) announces it on the bus when the tenant's turn comes.
 Corpus jobs (dedup, index) first stream and validate their upload into the blob store."""
 
 from __future__ import annotations
@@ -8,14 +9,16 @@ import uuid
 from typing import Any
 
 from fastapi import Request
+from psycopg.types.json import Jsonb
 from starlette.datastructures import State
 
-from clipsift.events.v1 import events_pb2
-from clipsift_common.events import make_event
+from clipsift_common.blobstore import BlobStore
 from clipsift_common.grpc_client import ServiceUnavailable
+from clipsift_common.telemetry import inject_headers
 
 from .corpus import CorpusLimits, corpus_format, write_canonical
 from .jobs import job_view
+from .quotas import JobCost, admit
 from .uploads import stream_to_blob
 
 
@@ -28,25 +31,39 @@ async def queue_job(
     input_key: str,
     message: str,
 ) -> dict[str, Any]:
-    """Insert the job row and publish ``jobs.<kind>.requested``; return the job's public view."""
-    created_at = await state.jobs.create(job_id, tenant_id, kind, options, input_key)
-    event = make_event(
-        job_id=str(job_id),
-        tenant_id=tenant_id,
-        kind=kind,
-        event_type=events_pb2.EVENT_TYPE_REQUESTED,
-        key="requested",
-        step="queued",
-        message=message,
-        payload=options,
-        job_created_at=created_at,
-    )
-    try:
-        await state.bus.publish(event)
-    except Exception as exc:
-        await state.jobs.delete(job_id)
-        raise ServiceUnavailable("nats", f"could not queue the job: {type(exc).__name__}") from exc
+    """Record the job as ``queued`` (inside the tenant's quotas) for the dispatcher, which
+    publishes ``jobs.<kind>.requested`` when the tenant has a free slot; return its public view."""
+    if not state.bus.nc.is_connected:
+        # The dispatcher would publish it once NATS is back, but a caller is better told now.
+        raise ServiceUnavailable("nats", "could not queue the job: the gateway is not connected to NATS")
+    stored = await asyncio.to_thread(_stored_bytes, state.blobs, job_id)
+    cost = JobCost(media_seconds=float(options.get("duration") or 0.0), stored_bytes=stored)
+    async with state.pool.connection() as conn, conn.transaction():
+        await admit(conn, tenant_id, cost, state.settings)
+        await conn.execute(
+            "INSERT INTO jobs (id, tenant_id, kind, status, options, input_key, message, dispatched_at, "
+            "media_seconds, stored_bytes, trace_headers) "
+            "VALUES (%s, %s, %s, 'queued', %s, %s, %s, NULL, %s, %s, %s)",
+            (
+                job_id,
+                tenant_id,
+                kind,
+                Jsonb(options),
+                input_key,
+                message,
+                cost.media_seconds,
+                cost.stored_bytes,
+                Jsonb(inject_headers({})),
+            ),
+        )
+    state.dispatcher.wake()
     return job_view(await state.jobs.get(str(job_id), tenant_id))
+
+
+def _stored_bytes(blobs: BlobStore, job_id: uuid.UUID) -> int:
+    """Bytes the job's upload left in the blob store (what it counts against the storage quota)."""
+    root = blobs.local_path(f"jobs/{job_id}")
+    return sum(path.stat().st_size for path in root.rglob("*") if path.is_file()) if root.is_dir() else 0
 
 
 async def submit_corpus(
@@ -64,17 +81,26 @@ async def submit_corpus(
     blobs = state.blobs
     try:
         await stream_to_blob(request, blobs, upload_key, settings.max_upload_bytes, "corpus")
-        limits = CorpusLimits(settings.max_corpus_documents, settings.max_corpus_text_bytes)
+        limits = CorpusLimits(
+            max_documents=settings.max_corpus_documents,
+            max_text_bytes=settings.max_corpus_text_bytes,
+            max_document_bytes=settings.max_corpus_document_bytes,
+            max_document_chars=settings.max_corpus_document_chars,
+            max_zip_members=settings.max_zip_members,
+            max_compression_ratio=settings.max_zip_compression_ratio,
+        )
 
         def canonicalize() -> Any:
             with blobs.writer(input_key) as out:
                 return write_canonical(blobs.local_path(upload_key), fmt, out, limits)
 
         stats = await asyncio.to_thread(canonicalize)
+        skipped = len(stats.skipped)
         options = {"input_key": input_key, "documents": stats.documents, "format": fmt, **options}
-        return await queue_job(
-            state, job_id, tenant_id, kind, options, input_key, f"{stats.documents} documents queued"
-        )
+        if skipped:
+            options["skipped"] = skipped
+        message = f"{stats.documents} documents queued" + (f", {skipped} skipped" if skipped else "")
+        return await queue_job(state, job_id, tenant_id, kind, options, input_key, message)
     except BaseException:
         await asyncio.to_thread(blobs.delete_prefix, f"jobs/{job_id}")
         raise

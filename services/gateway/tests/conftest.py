@@ -40,18 +40,18 @@ from clipsift_common.worker import JobWorker
 from gateway_svc.admin import create_key
 from gateway_svc.app import create_app
 from gateway_svc.settings import GatewaySettings
-from text_svc.analysis import Analyzer
-from text_svc.analysis_servicer import TextAnalysisServicer
-from text_svc.dedup_job import DedupJob
-from text_svc.detector import Detector
+from text_svc.analysis.analyzer import Analyzer
+from text_svc.analysis.servicer import TextAnalysisServicer
+from text_svc.dedup.detector import Detector
+from text_svc.dedup.job import DedupJob
+from text_svc.dedup.minhash import lsh_params
+from text_svc.dedup.semantic import SemanticDetector
+from text_svc.dedup.servicer import TextServicer
 from text_svc.embeddings import Embedder, EmbeddingModel
-from text_svc.index import TextIndex
-from text_svc.index_job import IndexJob
-from text_svc.index_servicer import IndexServicer
-from text_svc.index_setup import open_text_index
-from text_svc.minhash import lsh_params
-from text_svc.semantic import SemanticDetector
-from text_svc.servicer import TextServicer
+from text_svc.index.job import IndexJob
+from text_svc.index.servicer import IndexServicer
+from text_svc.index.setup import open_text_index
+from text_svc.index.text_index import TextIndex
 from text_svc.settings import TextSettings
 from video_svc.servicer import VideoServicer
 from video_svc.settings import VideoSettings
@@ -199,6 +199,16 @@ async def _wait_for_consumers(bus: EventBus, durables: list[str]) -> None:
                 if time.monotonic() > deadline:
                     pytest.fail(f"consumer {durable} was never created")
                 await asyncio.sleep(0.01)
+
+
+async def _wait_for_loops(app: FastAPI) -> None:
+    """The projector and dead-job sweeper started, as /readyz demands of a gateway that is up."""
+    deadline = time.monotonic() + 10
+    loops = (app.state.projector, app.state.dead_jobs)
+    while not all(loop.healthy for loop in loops):
+        if time.monotonic() > deadline:
+            pytest.fail(f"supervised loops never started: {[(loop.name, loop.last_error) for loop in loops]}")
+        await asyncio.sleep(0.01)
 
 
 @pytest.fixture(scope="session")
@@ -368,6 +378,7 @@ async def platform(
                 *(["text-dedup", "text-index"] if with_worker else []),
             ]
             await _wait_for_consumers(bus, durables)
+            await _wait_for_loops(app)
             yield platform
             # Dropping the connection ends the projector's pending fetch at once; a graceful stop
             # would wait out its fetch timeout, half a second per test.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -87,35 +86,3 @@ async def test_bad_compare_input_gets_the_reason(platform, body, status, message
 async def test_compare_needs_a_key(platform):
     response = await platform.client.post("/v1/text/compare", json={"a": BSD, "b": BSD})
     assert response.status_code == 401
-
-
-async def test_cli_compare_prints_passages_and_writes_the_html(platform, live_url, tmp_path, capsys):
-    from clipsift_cli.main import build_parser
-
-    host, at = _host()
-    (tmp_path / "apache.txt").write_text(APACHE)
-    (tmp_path / "host.txt").write_text(host)
-    report = tmp_path / "report.html"
-    args = build_parser().parse_args(
-        [
-            "compare",
-            str(tmp_path / "apache.txt"),
-            str(tmp_path / "host.txt"),
-            "--html",
-            str(report),
-            "--gateway-url",
-            f"http://{live_url}",
-            "--api-key",
-            platform.keys["acme"],
-        ]
-    )
-    # The CLI's client is synchronous: run it off the loop that serves the gateway.
-    assert await asyncio.to_thread(args.func, args) == 0
-    out = capsys.readouterr().out
-    start = APACHE.index(PARAGRAPH)
-    assert out.startswith("1 shared passages of 8+ words;")
-    assert f"apache.txt:{start}-{start + len(PARAGRAPH)}" in out
-    assert f"host.txt:{at}-{at + len(PARAGRAPH)}" in out
-    page = report.read_text()
-    assert page.startswith("<!DOCTYPE html>")
-    assert '<mark id="b1"' in page

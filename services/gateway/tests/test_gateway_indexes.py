@@ -3,7 +3,6 @@ PostgreSQL, NATS), CSV downloads, and the `clipsift index` / `clipsift dedup --c
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import json
@@ -270,36 +269,3 @@ async def test_duplicates_and_dedup_results_as_csv(platform, corpus):
     )
     assert result.headers["content-type"] == "text/csv; charset=utf-8"
     assert _rows(result.text) == [row]
-
-
-async def test_cli_index_add_query_and_dedup_csv(platform, live_url, tmp_path, capsys):
-    from clipsift_cli.main import build_parser
-
-    folder = tmp_path / "site"
-    folder.mkdir()
-    for name in NAMES:
-        (folder / f"{name}.txt").write_text(TEXTS[name])
-    probe = tmp_path / "probe.txt"
-    probe.write_text(_near(TEXTS["GPL-2"]))
-    connection = ["--gateway-url", f"http://{live_url}", "--api-key", platform.keys["acme"]]
-
-    async def run(*argv: str) -> str:
-        args = build_parser().parse_args([*argv, *connection])
-        # The CLI's client is synchronous: run it off the loop that serves the gateway.
-        assert await asyncio.to_thread(args.func, args) == 0
-        return capsys.readouterr().out
-
-    out = await run("index", "add", "site", str(folder), "--quiet")
-    assert "index 'site': 5 added, 0 replaced, 5 documents in the index" in out
-    out = await run("index", "query", "site", str(probe))
-    assert out.startswith("1 near-duplicates of")
-    assert "GPL-2.txt" in out
-    rows = _rows(await run("index", "query", "site", str(probe), "--csv"))
-    assert [(r["kind"], r["id"]) for r in rows] == [("near_duplicate", "GPL-2.txt")]
-    out = await run("index", "list")
-    assert out.startswith("site  5 documents  near-duplicate")
-    (folder / "copy.txt").write_text(TEXTS["BSD"])
-    dedup = _rows(await run("dedup", str(folder), "--csv", "--quiet"))
-    assert [(r["a"], r["b"], r["exact"]) for r in dedup] == [("BSD.txt", "copy.txt", "true")]
-    out = await run("index", "delete", "site")
-    assert "deleted index 'site' and its 5 documents" in out

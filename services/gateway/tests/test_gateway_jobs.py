@@ -13,7 +13,7 @@ from websockets.asyncio.client import connect
 
 from clipsift_common.blobstore import LocalBlobStore
 from clipsift_common.worker import JobWorker
-from text_svc.dedup_job import DedupJob
+from text_svc.dedup.job import DedupJob
 
 pytestmark = pytest.mark.integration
 
@@ -169,8 +169,9 @@ async def test_progress_streams_over_the_websocket_in_order(platform, live_url, 
     assert job["status"] == "completed"
 
     # A late subscriber, spelling the id in upper case, replays the same history.
+    ticket = (await platform.client.post("/v1/ws-tickets", headers=platform.auth("acme"))).json()["ticket"]
     async with connect(
-        f"ws://{live_url}/v1/jobs/{job_id.upper()}/events?api_key={platform.keys['acme']}", open_timeout=5
+        f"ws://{live_url}/v1/jobs/{job_id.upper()}/events?ticket={ticket}", open_timeout=5
     ) as ws:
         replay = [json.loads(m) async for m in ws]
     assert [e["event_id"] for e in replay] == [e["event_id"] for e in events]

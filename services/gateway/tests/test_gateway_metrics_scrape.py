@@ -1,18 +1,30 @@
 """After real work, /metrics carries the series the platform-overview dashboard plots.
 
 The platform runs the gateway, the text service with its dedup worker and analytics in one process
-(one registry), so one scrape of the gateway's /metrics shows every component's samples.
+(one registry), so one scrape of the gateway's metrics port shows every component's samples.
+The public HTTP port serves no /metrics.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Awaitable, Callable
 
+import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 pytestmark = pytest.mark.integration
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+METRICS_PORT = _free_port()
 
 
 def _samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -29,12 +41,24 @@ def _value(samples: dict[tuple[str, frozenset[tuple[str, str]]], float], name: s
     return sum(v for (n, ls), v in samples.items() if n == name and wanted <= ls)
 
 
+@pytest.mark.gateway(metrics_port=METRICS_PORT, http_host="127.0.0.1")
+async def test_metrics_are_on_their_own_port_not_the_public_one(platform) -> None:
+    assert platform.app.state.metrics_port == METRICS_PORT
+    assert (await platform.client.get("/metrics")).status_code == 404
+    async with httpx.AsyncClient() as scraper:
+        response = await scraper.get(f"http://127.0.0.1:{METRICS_PORT}/metrics")
+    assert response.status_code == 200
+    assert "clipsift_http_requests_total" in response.text
+
+
+@pytest.mark.gateway(metrics_port=METRICS_PORT, http_host="127.0.0.1")
 async def test_metrics_show_jobs_consumers_grpc_and_http_after_real_work(
     platform, corpus, eventually: Callable[..., Awaitable[None]]
 ) -> None:
+    scraper = httpx.AsyncClient(base_url=f"http://127.0.0.1:{METRICS_PORT}")
     documents = [{"id": "a", "text": corpus.original}, {"id": "b", "text": corpus.near_copy}]
     body = "".join(json.dumps(d) + "\n" for d in documents).encode()
-    before = _samples((await platform.client.get("/metrics")).text)
+    before = _samples((await scraper.get("/metrics")).text)
     job_id = (await platform.submit("acme", body, "application/jsonl")).json()["id"]
     assert (await platform.wait_job(job_id, "acme"))["status"] == "completed"
     compared = await platform.client.post(
@@ -45,7 +69,7 @@ async def test_metrics_show_jobs_consumers_grpc_and_http_after_real_work(
     assert compared.status_code == 200, compared.text
 
     async def scrape() -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-        response = await platform.client.get("/metrics")
+        response = await scraper.get("/metrics")
         assert response.status_code == 200
         return _samples(response.text)
 
@@ -58,6 +82,7 @@ async def test_metrics_show_jobs_consumers_grpc_and_http_after_real_work(
 
     await eventually(backlog_drained, within=15, what="the text-dedup consumer's lag gauge")
     after = await scrape()
+    await scraper.aclose()
 
     def grew(name: str, **labels: str) -> float:
         return _value(after, name, **labels) - _value(before, name, **labels)

@@ -216,7 +216,7 @@ async def test_text_down_gives_503_and_opens_the_circuit(platform, corpus, event
     await platform.restart_text()
 
     async def text_ready() -> bool:
-        return (await platform.client.get("/readyz")).json()["checks"]["text"] == "ok"
+        return (await platform.client.get("/readyz")).json()["dependencies"]["text"]["health"] == "ok"
 
     await eventually(text_ready, within=20, what="text service reachable again")
     response = await _post(platform, "/v1/text/similarity", body)

@@ -14,22 +14,22 @@ from clipsift_common.metrics import serve_metrics
 from clipsift_common.telemetry import configure_telemetry, shutdown_telemetry
 from clipsift_common.worker import JobWorker
 
-from . import scan
-from .analysis import Analyzer
-from .analysis_servicer import TextAnalysisServicer
-from .classifiers import DeployedModels, registry_source
-from .dedup_job import KIND, DedupJob
-from .detector import Detector
+from .analysis.analyzer import Analyzer
+from .analysis.servicer import TextAnalysisServicer
+from .dedup import scan
+from .dedup.detector import Detector
+from .dedup.job import KIND, DedupJob
+from .dedup.minhash import lsh_params
+from .dedup.semantic import SemanticDetector
+from .dedup.servicer import TextServicer
 from .embeddings import Embedder
-from .index_job import KIND as INDEX_KIND
-from .index_job import IndexJob
-from .index_servicer import IndexServicer
-from .index_setup import open_text_index
-from .minhash import lsh_params
-from .predict_servicer import PredictionServicer
-from .predict_settings import PredictSettings
-from .semantic import SemanticDetector
-from .servicer import TextServicer
+from .index.job import KIND as INDEX_KIND
+from .index.job import IndexJob
+from .index.servicer import IndexServicer
+from .index.setup import open_text_index
+from .predict.classifiers import DeployedModels, registry_source
+from .predict.servicer import PredictionServicer
+from .predict.settings import PredictSettings
 from .settings import TextSettings
 
 

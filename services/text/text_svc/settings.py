@@ -66,7 +66,7 @@ class TextSettings(ServiceSettings, GrpcServerSettings, NatsSettings, BlobSettin
     database_url: str | None = None
     db_pool_min: int = Field(default=1, ge=1)
     db_pool_max: int = Field(default=10, ge=1)
-    # Persistent indexes (index.py). LSH bands are laid out for this Jaccard when an index is created;
+    # Persistent indexes (index/). LSH bands are laid out for this Jaccard when an index is created;
     # queries at a lower threshold than this lose recall (a pair must share a band to be found).
     index_lsh_threshold: float = Field(default=0.7, gt=0.0, le=1.0)
     # Indexed documents (those sharing the most LSH bands) verified per query, at most.

@@ -31,9 +31,9 @@ from clipsift_common.worker import JobWorker
 from gateway_svc.admin import create_key
 from gateway_svc.app import create_app
 from gateway_svc.settings import GatewaySettings
-from text_svc.classifiers import DeployedModels, registry_source
-from text_svc.predict_servicer import PredictionServicer
-from text_svc.predict_settings import PredictSettings
+from text_svc.predict.classifiers import DeployedModels, registry_source
+from text_svc.predict.servicer import PredictionServicer
+from text_svc.predict.settings import PredictSettings
 from training_svc.dataset import Example
 from training_svc.job import KIND, TrainJob
 from training_svc.registry import ModelRegistry

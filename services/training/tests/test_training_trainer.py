@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from text_svc.classifiers import TextClassifier
+from text_svc.predict.classifiers import TextClassifier
 from training_svc.dataset import load_dataset
 from training_svc.settings import DatasetLimits, TrainingSettings
 from training_svc.split import split_dataset

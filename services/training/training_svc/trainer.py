@@ -102,51 +102,18 @@ def fine_tune(
     """Fine-tune ``base_model`` on ``train`` for ``labels`` (class i is ``labels[i]``). Blocking:
     run it in a thread. ``on_step`` is called after every optimiser step."""
     import torch
-    from transformers import (
-        AutoModelForSequenceClassification,
-        AutoTokenizer,
-        get_linear_schedule_with_warmup,
-    )
-    from transformers.utils import logging as hf_logging
 
     directory = _check_base_model(base_model)
     device = resolve_device(device)
     started = time.perf_counter()
-    # The "newly initialized classifier weights" notice is expected here: the head is what we train.
-    hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
-    # Nor does a service log want the weight-loading progress bar.
-    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     torch.manual_seed(params.seed)
-    tokenizer = AutoTokenizer.from_pretrained(str(directory), local_files_only=True)
-    model = AutoModelForSequenceClassification.from_pretrained(
-        str(directory),
-        local_files_only=True,
-        num_labels=len(labels),
-        id2label=dict(enumerate(labels)),
-        label2id={label: i for i, label in enumerate(labels)},
-        problem_type="single_label_classification",
-    )
-    model.to(device)
+    tokenizer, model = _load_for_training(directory, labels, device)
     index = {label: i for i, label in enumerate(labels)}
     texts = [example.text for example in train]
     targets = [index[example.label] for example in train]
     steps_per_epoch = math.ceil(len(texts) / params.batch_size)
     total_steps = steps_per_epoch * params.epochs
-    no_decay = ("bias", "LayerNorm.weight")
-    groups = [
-        {
-            "params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
-            "weight_decay": params.weight_decay,
-        },
-        {
-            "params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)],
-            "weight_decay": 0.0,
-        },
-    ]
-    optimizer = torch.optim.AdamW(groups, lr=params.learning_rate)
-    scheduler = get_linear_schedule_with_warmup(  # type: ignore[no-untyped-call]
-        optimizer, int(total_steps * params.warmup_fraction), total_steps
-    )
+    optimizer, scheduler = _optimiser(model, params, total_steps)
     # bfloat16 autocast on CUDA: tensor-core speed, no loss scaling needed; CPU trains in float32.
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device == "cuda")
     epoch_losses: list[float] = []
@@ -191,6 +158,51 @@ def fine_tune(
         seconds=time.perf_counter() - started,
         epoch_losses=epoch_losses,
     )
+
+
+def _load_for_training(directory: Path, labels: list[str], device: str) -> tuple[Any, Any]:
+    """The tokenizer and the model with a fresh classification head for ``labels``, on ``device``."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    # The "newly initialized classifier weights" notice is expected here: the head is what we train.
+    hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+    # Nor does a service log want the weight-loading progress bar.
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    tokenizer = AutoTokenizer.from_pretrained(str(directory), local_files_only=True)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        str(directory),
+        local_files_only=True,
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
+        problem_type="single_label_classification",
+    )
+    model.to(device)
+    return tokenizer, model
+
+
+def _optimiser(model: Any, params: TrainParams, total_steps: int) -> tuple[Any, Any]:
+    """AdamW (no weight decay on biases and LayerNorm weights) and a linear warm-up/decay schedule."""
+    import torch
+    from transformers import get_linear_schedule_with_warmup
+
+    no_decay = ("bias", "LayerNorm.weight")
+    groups = [
+        {
+            "params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
+            "weight_decay": params.weight_decay,
+        },
+        {
+            "params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)],
+            "weight_decay": 0.0,
+        },
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=params.learning_rate)
+    scheduler = get_linear_schedule_with_warmup(  # type: ignore[no-untyped-call]
+        optimizer, int(total_steps * params.warmup_fraction), total_steps
+    )
+    return optimizer, scheduler
 
 
 def predict_proba(trained: TrainedModel, texts: Sequence[str], batch_size: int) -> npt.NDArray[np.float32]:

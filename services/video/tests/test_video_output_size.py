@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from video_svc.clip_job import output_size, render_size
+from video_svc.clip_render import output_size, render_size
 from video_svc.model import CropKeyframe, CropPath
 
 

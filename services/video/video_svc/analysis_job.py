@@ -85,7 +85,9 @@ class VideoAnalysisJob:
 
     async def _run(self, ctx: JobContext, source: Path, work: Path, language: str) -> dict[str, Any]:
         started = time.perf_counter()
-        info = await probe(source, ffprobe=self.settings.ffprobe)
+        info = await probe(
+            source, ffprobe=self.settings.ffprobe, timeout_seconds=self.settings.ffprobe_timeout_seconds
+        )
         limit = self.settings.max_analysis_seconds
         if info.duration > limit:
             raise JobFailed(f"the video lasts {info.duration:.0f}s; the limit is {limit:.0f}s")

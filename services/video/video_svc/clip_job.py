@@ -15,7 +15,7 @@ import logging
 import shutil
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,50 +28,44 @@ from clipsift_common.errors import ClipsiftError, InvalidArgument
 from clipsift_common.grpc_client import ServiceClient
 from clipsift_common.worker import JobContext, JobFailed
 
-from . import captions, fillers, reframe, render
+from . import render
 from .candidates import Candidate, candidate_clips, pick_non_overlapping
+from .clip_render import ClipRenderer, FrameAnalysis
 from .embeddings import SentenceEmbedder
-from .faces import face_samples
 from .languages import LanguageRules, rules_for
 from .llm_ranker import LlmRanker
-from .media import extract_audio, thumbnail
-from .model import CaptionStyle, CropPath, ScoreBreakdown, Word
+from .media import extract_audio
+from .model import ScoreBreakdown, Word
 from .probe import MediaInfo, probe
 from .repeats import RepeatFinder
 from .reranking import rerank_with_llm
-from .scenes import scene_cuts
 from .scoring import Scorer, ScoringContext, TalkAnalysis
 from .settings import VideoSettings
 from .sources import job_source
 from .speech import Speech, transcribe_words
-from .transcript import plain_text, sentences
+from .transcript import sentences, split_long
 
 log = logging.getLogger(__name__)
 KIND = "clip"
+
+
+@dataclass(frozen=True)
+class _Choice:
+    """The clips chosen, best first, with what explains their scores."""
+
+    talk: TalkAnalysis
+    chosen: list[Candidate]
+    breakdowns: dict[int, ScoreBreakdown]  # by id() of the candidate
+    ranker: str
+    dropped: list[dict[str, Any]]
+
+
 # Overall progress at which each step ends; clips share the rest equally.
 _STEPS = {"probe": 0.02, "extract_audio": 0.06, "transcribe": 0.5, "audio_features": 0.53, "score": 0.56}
-_PLAIN_STYLE = CaptionStyle(highlight_colour=CaptionStyle().primary_colour)
 
 
 def manifest_key(job_id: str) -> str:
     return f"jobs/{job_id}/clips/manifest.json"
-
-
-def output_size(aspect: tuple[int, int], long_side: int) -> tuple[int, int]:
-    """Output frame size for an aspect ratio, both sides even (x264 needs that)."""
-    if aspect[0] == aspect[1]:
-        # A square clip is as wide as a vertical one (1080 at 1920), not 1920x1920.
-        side = round(long_side * 9 / 16 / 2) * 2
-        return side, side
-    short = round(long_side * min(aspect) / max(aspect) / 2) * 2
-    return (short, long_side) if aspect[0] < aspect[1] else (long_side, short)
-
-
-def render_size(size: tuple[int, int], crop: CropPath, upscale: bool) -> tuple[int, int]:
-    """The output size, or the crop's own size when that is smaller and upscaling is off."""
-    if not upscale and crop.width * crop.height < size[0] * size[1]:
-        return crop.width, crop.height
-    return size
 
 
 class ClipJob:
@@ -91,6 +85,7 @@ class ClipJob:
         self.scorer = Scorer(
             settings.score_weights(), SentenceEmbedder(settings.embedding_model, settings.embedding_threads)
         )
+        self.renderer = ClipRenderer(settings, vision, self.scorer)
         self.llm = (
             LlmRanker(
                 settings.llm_url,
@@ -151,7 +146,12 @@ class ClipJob:
             return now
 
         t = time.perf_counter()
-        info = await probe(source, ffprobe=self.settings.ffprobe, require_audio=True)
+        info = await probe(
+            source,
+            ffprobe=self.settings.ffprobe,
+            timeout_seconds=self.settings.ffprobe_timeout_seconds,
+            require_audio=True,
+        )
         limit = self.settings.max_duration_seconds
         if info.duration > limit:
             raise JobFailed(f"the video lasts {info.duration:.0f}s; the limit is {limit:.0f}s")
@@ -181,17 +181,54 @@ class ClipJob:
         )
         offset = window[0] if window else 0.0
         try:
-            speech = await self._transcribe(ctx, audio_key, info, options.language, offset)
+            speech = await self._listen(ctx, audio_key, info, options, window, offset, warnings)
         except BaseException:
             features_call.cancel()
             raise
+        t = lap("transcribe", t)
+        features = await features_call
+        await self._step(ctx, "audio_features")
+        t = lap("audio_features", t)
+
+        choice = await self._choose(ctx, source, info, speech, features, options, offset, warnings)
+        t = lap("score", t)
+        clips = await self._render_clips(ctx, choice, speech.words, source, info, work, options)
+        lap("clips", t)
+
+        manifest = {
+            "job_id": ctx.job_id,
+            "source": asdict(info) | {"has_audio": info.has_audio},
+            "language": speech.language,
+            "language_probability": round(speech.language_probability, 3),
+            "language_detected": not options.language,
+            "ranker": choice.ranker,
+            "warnings": warnings,
+            "repeats_dropped": choice.dropped,
+            "options": options.model_dump(),
+            "clips": clips,
+            "timings_seconds": timings | {"total": round(time.perf_counter() - started, 3)},
+        }
+        await asyncio.to_thread(self._publish, ctx.job_id, work, clips, manifest)
+        return manifest
+
+    async def _listen(
+        self,
+        ctx: JobContext,
+        audio_key: str,
+        info: MediaInfo,
+        options: ClipOptions,
+        window: tuple[float, float] | None,
+        offset: float,
+        warnings: list[str],
+    ) -> Speech:
+        """The words and their language, with a warning where the language is unsure or has no
+        word lists; no words at all fails the job."""
+        speech = await self._transcribe(ctx, audio_key, info, options.language, offset)
         words, language = speech.words, speech.language
         if not words:
-            features_call.cancel()
             where = f"between {window[0]:.0f}s and {window[1]:.0f}s" if window else "in the video"
             raise JobFailed(f"no speech found {where}: there is nothing to clip")
-        rules = rules_for(language)
-        if rules is None:
+        if rules_for(language) is None:
             warnings.append(
                 f"clips in language '{language}' are judged without its word lists (fillers, openers, "
                 "number words): only en, es, de, fr and pt have them"
@@ -204,14 +241,29 @@ class ClipJob:
         await self._step(
             ctx, "transcribe", f"{len(words)} words, language {language} ({speech.language_probability:.2f})"
         )
-        t = lap("transcribe", t)
+        return speech
 
-        features = await features_call
-        await self._step(ctx, "audio_features")
-        t = lap("audio_features", t)
-
+    async def _choose(
+        self,
+        ctx: JobContext,
+        source: Path,
+        info: MediaInfo,
+        speech: Speech,
+        features: audio_pb2.AudioFeaturesResponse,
+        options: ClipOptions,
+        offset: float,
+        warnings: list[str],
+    ) -> _Choice:
+        """Candidates scored, repeats of the tenant's indexes dropped, the best non-overlapping
+        ones chosen (re-ranked by the LLM when one is configured)."""
         talk, ranked = await asyncio.to_thread(
-            self._rank, words, options, rules, list(features.loudness_db), features.window_seconds, offset
+            self._rank,
+            speech.words,
+            options,
+            rules_for(speech.language),
+            list(features.loudness_db),
+            features.window_seconds,
+            offset,
         )
         dropped: list[dict[str, Any]] = []
         if options.against_index:
@@ -227,7 +279,8 @@ class ClipJob:
         if not chosen:
             raise JobFailed(
                 f"no stretch of whole sentences lasts between {options.min_seconds:.0f}s and "
-                f"{options.max_seconds:.0f}s (the video has {len(words)} words over {info.duration:.0f}s)"
+                f"{options.max_seconds:.0f}s (the video has {len(speech.words)} words over "
+                f"{info.duration:.0f}s)"
             )
         breakdowns = {id(candidate): breakdown for breakdown, candidate in ranked}
         ranker = "built-in"
@@ -236,7 +289,7 @@ class ClipJob:
                 self.llm,
                 ranked,
                 options,
-                language,
+                speech.language,
                 shortlist_size=self.settings.llm_candidates,
                 weight=self.settings.llm_weight,
             )
@@ -247,36 +300,53 @@ class ClipJob:
                 breakdowns.update(outcome.breakdowns)
                 chosen = outcome.chosen[: options.count]
         await self._step(ctx, "score", f"{len(ranked)} candidates, {len(chosen)} chosen ({ranker})")
-        t = lap("score", t)
+        return _Choice(talk, [c for _, c in chosen], breakdowns, ranker, dropped)
 
+    async def _render_clips(
+        self,
+        ctx: JobContext,
+        choice: _Choice,
+        words: list[Word],
+        source: Path,
+        info: MediaInfo,
+        work: Path,
+        options: ClipOptions,
+    ) -> list[dict[str, Any]]:
         clips = []
+        chosen = choice.chosen
         share = (1.0 - _STEPS["score"] - 0.02) / len(chosen)
-        for number, (_, candidate) in enumerate(chosen, start=1):
-            clip = await self._make_clip(
-                number, candidate, breakdowns[id(candidate)], talk, source, info, work, options, words
-            )
-            clips.append(clip)
-            await ctx.progress(
-                "render", _STEPS["score"] + share * number, f"clip {number}/{len(chosen)} rendered"
-            )
-        ctx.step_done("render")
-        lap("clips", t)
 
-        manifest = {
-            "job_id": ctx.job_id,
-            "source": asdict(info) | {"has_audio": info.has_audio},
-            "language": language,
-            "language_probability": round(speech.language_probability, 3),
-            "language_detected": not options.language,
-            "ranker": ranker,
-            "warnings": warnings,
-            "repeats_dropped": dropped,
-            "options": options.model_dump(),
-            "clips": clips,
-            "timings_seconds": timings | {"total": round(time.perf_counter() - started, 3)},
-        }
-        await asyncio.to_thread(self._publish, ctx.job_id, work, clips, manifest)
-        return manifest
+        # The next clip's faces and cuts are found while this one renders: x264 leaves part of the
+        # CPU idle, and the analysis (decode at low resolution, face model) fills it.
+        def analyse(index: int) -> asyncio.Future[FrameAnalysis]:
+            return asyncio.ensure_future(self.renderer.analyse(chosen[index], source, info))
+
+        ahead = analyse(0)
+        try:
+            for number, candidate in enumerate(chosen, start=1):
+                analysis = await ahead
+                if number < len(chosen):
+                    ahead = analyse(number)
+                clip = await self.renderer.make_clip(
+                    number,
+                    candidate,
+                    choice.breakdowns[id(candidate)],
+                    choice.talk,
+                    analysis,
+                    source,
+                    info,
+                    work,
+                    options,
+                    words,
+                )
+                clips.append(clip)
+                await ctx.progress(
+                    "render", _STEPS["score"] + share * number, f"clip {number}/{len(chosen)} rendered"
+                )
+        finally:
+            ahead.cancel()
+        ctx.step_done("render")
+        return clips
 
     async def _drop_repeats(
         self,
@@ -350,7 +420,7 @@ class ClipJob:
         window: float,
         offset: float,
     ) -> tuple[TalkAnalysis, list[tuple[ScoreBreakdown, Candidate]]]:
-        found = sentences(words)
+        found = split_long(sentences(words), options.max_seconds)
         talk = self.scorer.analyse(found, rules, prompt=options.prompt, topic_keywords=options.topic_keywords)
         speech = sorted(v for v in loudness if v > -60) or [-30.0]
         context = ScoringContext(
@@ -365,112 +435,6 @@ class ClipJob:
         weights = self.scorer.weights(options.genre, with_relevance=talk.relevance is not None)
         candidates = candidate_clips(found, options.min_seconds, options.max_seconds)
         return talk, [(self.scorer.score(c, talk, context, weights), c) for c in candidates]
-
-    async def _make_clip(
-        self,
-        number: int,
-        candidate: Candidate,
-        breakdown: ScoreBreakdown,
-        talk: TalkAnalysis,
-        source: Path,
-        info: MediaInfo,
-        work: Path,
-        options: ClipOptions,
-        all_words: list[Word],
-    ) -> dict[str, Any]:
-        folder = work / "clips" / f"{number:02d}"
-        folder.mkdir(parents=True)
-        start, end = candidate.start, candidate.end
-        clip_words = [w for w in all_words if w.start >= start - 1e-6 and w.end <= end + 1e-6]
-
-        began = time.perf_counter()
-        # Both decode the clip's frames, one for faces, one for cuts: side by side, not in turn.
-        samples, cuts_in_clip = await asyncio.gather(
-            face_samples(
-                self.vision,
-                source,
-                start,
-                end,
-                (info.width, info.height),
-                fps=self.settings.face_sample_fps,
-                batch_size=self.settings.face_batch_size,
-                ffmpeg=self.settings.ffmpeg,
-            ),
-            asyncio.to_thread(scene_cuts, source, start, end),
-        )
-        analysed = time.perf_counter()
-        crop = reframe.plan_crop(
-            samples, info.width, info.height, options.aspect_ratio, start, end, scene_cuts=cuts_in_clip
-        )
-
-        cuts = fillers.filler_cuts(clip_words, fillers=talk.rules.fillers) if options.remove_fillers else []
-        ranges = fillers.keep_ranges(start, end, cuts)
-        spoken = fillers.remap_words(clip_words, ranges)
-        lines = captions.caption_lines(spoken)
-        wanted = options.requested_size or output_size(options.aspect_ratio, self.settings.output_long_side)
-        size = render_size(wanted, crop, self.settings.upscale)
-        (folder / "clip.srt").write_text(captions.to_srt(lines), encoding="utf-8")
-        (folder / "clip.vtt").write_text(captions.to_vtt(lines), encoding="utf-8")
-        ass_path = None
-        if options.captions:
-            style = CaptionStyle() if options.caption_style == "highlight" else _PLAIN_STYLE
-            ass_path = folder / "captions.ass"
-            ass_path.write_text(captions.to_ass(lines, style, *size), encoding="utf-8")
-        await asyncio.to_thread(
-            render.render_clip,
-            source,
-            ranges,
-            crop,
-            size,
-            ass_path,
-            folder / "clip.mp4",
-            ffmpeg=self.settings.ffmpeg,
-            preset=self.settings.render_preset,
-            crf=self.settings.render_crf,
-            timeout=self.settings.render_timeout_seconds,
-            clip_start=start,
-        )
-        rendered = time.perf_counter()
-        title = self.scorer.title(candidate, talk)
-        headline = self.scorer.headline(candidate, talk)
-        thumb_t = fillers.to_output_timeline((headline.start + headline.end) / 2, ranges)
-        await thumbnail(folder / "clip.mp4", thumb_t, folder / "thumbnail.jpg", ffmpeg=self.settings.ffmpeg)
-        if ass_path is not None:
-            ass_path.unlink()
-        duration = sum(r.end - r.start for r in ranges)
-        timings = {
-            "faces_and_cuts": round(analysed - began, 3),
-            "render": round(rendered - analysed, 3),
-            "thumbnail": round(time.perf_counter() - rendered, 3),
-        }
-        return {
-            "index": number,
-            "start": round(start, 3),
-            "end": round(end, 3),
-            "duration": round(duration, 3),
-            "title": title,
-            "transcript": plain_text(spoken),
-            "score": {
-                "total": breakdown.total,
-                "components": breakdown.components,
-                "weights": breakdown.weights,
-                "reasons": breakdown.reasons,
-            },
-            "reframe": {
-                "mode": crop.mode,
-                "crop_width": crop.width,
-                "crop_height": crop.height,
-                "scene_cuts": [round(c - start, 3) for c in cuts_in_clip],
-            },
-            "output": {"width": size[0], "height": size[1], "aspect": options.aspect},
-            "fillers_removed": len(cuts),
-            "timings_seconds": timings,
-            "words": [{"text": w.text, "start": round(w.start, 3), "end": round(w.end, 3)} for w in spoken],
-            "files": {
-                name: f"clips/{number:02d}/{name}"
-                for name in ("clip.mp4", "clip.srt", "clip.vtt", "thumbnail.jpg")
-            },
-        }
 
     def _publish(
         self, job_id: str, work: Path, clips: list[dict[str, Any]], manifest: dict[str, Any]

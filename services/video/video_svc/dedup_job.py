@@ -123,7 +123,11 @@ class VideoDedupJob:
         durations = {}
         for video in videos:
             try:
-                info = await probe(video.path, ffprobe=self.settings.ffprobe)
+                info = await probe(
+                    video.path,
+                    ffprobe=self.settings.ffprobe,
+                    timeout_seconds=self.settings.ffprobe_timeout_seconds,
+                )
             except ClipsiftError as exc:
                 raise JobFailed(f"{video.name}: {exc}") from exc
             if info.duration > self.settings.max_dedup_video_seconds:

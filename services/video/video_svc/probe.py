@@ -40,8 +40,11 @@ def _fps(rate: str) -> float:
         return 0.0
 
 
-async def probe(path: Path, *, ffprobe: str = "ffprobe", require_audio: bool = False) -> MediaInfo:
-    """Probe ``path``; raise InvalidArgument saying what is wrong when it is not a usable video."""
+async def probe(
+    path: Path, *, ffprobe: str = "ffprobe", require_audio: bool = False, timeout_seconds: float = 60.0
+) -> MediaInfo:
+    """Probe ``path``; raise InvalidArgument saying what is wrong when it is not a usable video.
+    A crafted file can keep ffprobe busy indefinitely, so it is killed after ``timeout_seconds``."""
     process = await asyncio.create_subprocess_exec(
         ffprobe,
         "-v",
@@ -54,7 +57,12 @@ async def probe(path: Path, *, ffprobe: str = "ffprobe", require_audio: bool = F
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await process.communicate()
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), timeout_seconds)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise InvalidArgument(f"ffprobe could not read the file within {timeout_seconds:g} s") from None
     if process.returncode != 0:
         reason = err.decode(errors="replace").strip().splitlines()
         raise InvalidArgument(f"not a readable media file: {reason[-1] if reason else 'ffprobe failed'}")

@@ -40,8 +40,8 @@ def render_clip(
     out_mp4: Path,
     *,
     ffmpeg: str = "ffmpeg",
-    preset: str = "veryfast",
-    crf: int = 23,
+    preset: str = "superfast",
+    crf: int = 25,
     timeout: float | None = None,
     clip_start: float | None = None,
 ) -> None:

@@ -29,7 +29,12 @@ class VideoServicer(video_pb2_grpc.VideoServiceServicer):
             blob_key=request.blob_key,
             path=request.path,
         )
-        info = await probe(source, ffprobe=self.settings.ffprobe, require_audio=request.require_audio)
+        info = await probe(
+            source,
+            ffprobe=self.settings.ffprobe,
+            timeout_seconds=self.settings.ffprobe_timeout_seconds,
+            require_audio=request.require_audio,
+        )
         return video_pb2.MediaInfo(
             duration=info.duration,
             width=info.width,

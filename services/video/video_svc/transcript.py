@@ -10,6 +10,8 @@ from .model import Sentence, Word
 _SENTENCE_END = re.compile(r"[.!?…]+[\"')\]]*$")
 # A pause this long ends a sentence even without punctuation (tiny models drop punctuation).
 _PAUSE_SENTENCE_BREAK = 1.2
+_CLAUSE_END = re.compile(r"[,;:]+[\"')\]]*$")
+_COMMA_PAUSE_BONUS = 0.3  # seconds of pause a comma is worth when cutting a run-on sentence
 
 
 def sentences(words: Sequence[Word]) -> list[Sentence]:
@@ -24,6 +26,33 @@ def sentences(words: Sequence[Word]) -> list[Sentence]:
             result.append(Sentence(tuple(current)))
             current = []
     return result
+
+
+def split_long(found: Sequence[Sentence], max_seconds: float) -> list[Sentence]:
+    """The sentences with every one longer than ``max_seconds`` cut into pieces that fit.
+
+    Fast or unclear speech comes back as run-on sentences (Whisper drops the full stops), and a
+    sentence longer than a clip may be could never start or end one: such a stretch would be lost
+    to the clip search. It is cut where the speaker pauses longest, a comma adding to the pause.
+    """
+    result: list[Sentence] = []
+    for sentence in found:
+        result.extend(_cut(sentence.words, max_seconds))
+    return result
+
+
+def _cut(words: tuple[Word, ...], max_seconds: float) -> list[Sentence]:
+    if len(words) < 2 or words[-1].end - words[0].start <= max_seconds:
+        return [Sentence(words)]
+    middle = (len(words) - 2) / 2
+
+    def strength(gap: int) -> tuple[float, float]:  # cut after words[gap]
+        pause = words[gap + 1].start - words[gap].end
+        comma = _CLAUSE_END.search(words[gap].text) is not None
+        return pause + (_COMMA_PAUSE_BONUS if comma else 0.0), -abs(gap - middle)
+
+    cut = max(range(len(words) - 1), key=strength)
+    return _cut(words[: cut + 1], max_seconds) + _cut(words[cut + 1 :], max_seconds)
 
 
 def normalise_word(text: str) -> str:

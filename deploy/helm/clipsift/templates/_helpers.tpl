@@ -114,6 +114,42 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
 {{/*
+NATS settings beyond the URL: stream replicas (the services' default is 1), the service's own
+user (password from the Secret, key = service name) and inbox, TLS files from the mounted Secret.
+Call with (dict "root" $ "name" "gateway" "prefix" "CLIPSIFT_GATEWAY_").
+*/}}
+{{- define "clipsift.natsEnv" -}}
+{{- $prefix := .prefix -}}
+{{- with .root.Values.nats }}
+{{- if ne (int .streamReplicas) 1 }}
+- name: {{ $prefix }}NATS_STREAM_REPLICAS
+  value: {{ .streamReplicas | quote }}
+{{- end }}
+{{- if .auth.enabled }}
+- name: {{ $prefix }}NATS_USER
+  value: {{ $.name | quote }}
+- name: {{ $prefix }}NATS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ tpl .auth.existingSecret $.root }}
+      key: {{ $.name }}
+- name: {{ $prefix }}NATS_INBOX_PREFIX
+  value: {{ printf "_INBOX.%s" $.name | quote }}
+{{- end }}
+{{- if .tls.enabled }}
+- name: {{ $prefix }}NATS_TLS_CA_FILE
+  value: {{ printf "%s/ca.crt" .tls.mountPath | quote }}
+{{- if .tls.clientCertificate }}
+- name: {{ $prefix }}NATS_TLS_CERT_FILE
+  value: {{ printf "%s/tls.crt" .tls.mountPath | quote }}
+- name: {{ $prefix }}NATS_TLS_KEY_FILE
+  value: {{ printf "%s/tls.key" .tls.mountPath | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/*
 Environment of one service: every CLIPSIFT_<SERVICE>_* setting the chart owns, then the
 service's own `env` map and `extraEnv` list. Call with (dict "root" $ "name" "gateway" "svc" $svc).
 */}}
@@ -137,12 +173,13 @@ service's own `env` map and `extraEnv` list. Call with (dict "root" $ "name" "ga
 {{- else }}
 - name: {{ $prefix }}GRPC_PORT
   value: {{ $svc.port | quote }}
+{{- end }}
 - name: {{ $prefix }}METRICS_PORT
   value: {{ $svc.metricsPort | quote }}
-{{- end }}
 {{- if $svc.uses.nats }}
 - name: {{ $prefix }}NATS_URL
   value: {{ tpl $root.Values.nats.url $root | quote }}
+{{- include "clipsift.natsEnv" (dict "root" $root "name" .name "prefix" $prefix) }}
 {{- end }}
 {{- if $svc.uses.database }}
 {{ include "clipsift.databaseEnv" (dict "root" $root "prefix" $prefix) }}

@@ -20,7 +20,7 @@ from google.protobuf import json_format, struct_pb2, timestamp_pb2
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext, api
-from nats.js.errors import NotFoundError
+from nats.js.errors import BadRequestError, NotFoundError
 from opentelemetry import context as otel_context
 from opentelemetry.trace import Span, SpanKind
 
@@ -32,6 +32,7 @@ from .metrics import (
     NATS_CONSUMER_PENDING,
     NATS_CONSUMER_REDELIVERED,
 )
+from .nats_auth import connect_options
 from .settings import NatsSettings
 from .telemetry import extract_context, inject_headers, tracer
 
@@ -52,6 +53,8 @@ TERMINAL_TYPES = frozenset({events_pb2.EVENT_TYPE_COMPLETED, events_pb2.EVENT_TY
 # A fixed namespace makes event ids a pure function of (job, step): republishing after a
 # redelivery produces the same id, which JetStream and PostgreSQL both drop as a duplicate.
 _EVENT_NAMESPACE = uuid.UUID("6f1c1c55-4a43-4d55-9a4f-2f5e3c1f0b7e")
+# JetStream's error code for "stream name already in use with a different configuration".
+STREAM_NAME_IN_USE = 10058
 
 
 def subject_for(kind: str, event_type: int, job_id: str) -> str:
@@ -144,14 +147,33 @@ class EventBus:
 
     @classmethod
     async def connect(
-        cls, url: str, *, name: str, stream: str, max_age_seconds: int, lag_poll_seconds: float = 5.0
+        cls,
+        url: str,
+        *,
+        name: str,
+        stream: str,
+        max_age_seconds: int,
+        replicas: int = 1,
+        lag_poll_seconds: float = 5.0,
+        options: Mapping[str, Any] | None = None,
     ) -> EventBus:
+        """Connect (``options``: credentials, inbox prefix, TLS for ``nats.connect``) and make sure
+        the jobs stream exists."""
         nc = await nats.connect(
-            url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5, connect_timeout=5
+            url,
+            name=name,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.5,
+            connect_timeout=5,
+            **dict(options or {}),
         )
         js = nc.jetstream(timeout=10)
         bus = cls(nc, js, stream, lag_poll_seconds)
-        await bus.ensure_stream(max_age_seconds)
+        try:
+            await bus.ensure_stream(max_age_seconds, replicas)
+        except BaseException:
+            await nc.close()
+            raise
         return bus
 
     @classmethod
@@ -161,26 +183,38 @@ class EventBus:
             name=name,
             stream=settings.nats_stream,
             max_age_seconds=settings.nats_stream_max_age_seconds,
+            replicas=settings.nats_stream_replicas,
             lag_poll_seconds=settings.nats_lag_poll_seconds,
+            options=connect_options(settings),
         )
 
-    async def ensure_stream(self, max_age_seconds: int) -> None:
-        """Create or update the jobs stream; every service calls this, so start order does not matter."""
+    async def ensure_stream(self, max_age_seconds: int, replicas: int = 1) -> None:
+        """Create the jobs stream if it is missing; every service calls this, so start order does
+        not matter. An existing stream is left exactly as it is: its replicas, max age and whatever
+        else an operator changed are theirs, not reset by the next service that starts."""
+        try:
+            await self.js.stream_info(self.stream)
+        except NotFoundError:
+            pass
+        else:
+            return
         config = api.StreamConfig(
             name=self.stream,
             subjects=["jobs.>"],
             retention=api.RetentionPolicy.LIMITS,
             storage=api.StorageType.FILE,
             max_age=float(max_age_seconds),
+            num_replicas=replicas,
             # Window inside which a republished Nats-Msg-Id is dropped by the server; the server
             # refuses a window longer than max_age.
             duplicate_window=min(120.0, float(max_age_seconds)),
         )
         try:
-            await self.js.stream_info(self.stream)
-            await self.js.update_stream(config)
-        except NotFoundError:
             await self.js.add_stream(config)
+        except BadRequestError as exc:
+            # Another service created it (with other settings) since stream_info: theirs stays.
+            if exc.err_code != STREAM_NAME_IN_USE:
+                raise
 
     async def publish(self, event: events_pb2.JobEvent, context: otel_context.Context | None = None) -> None:
         """Publish in a producer span (child of ``context``, default: the current span) whose trace
@@ -223,6 +257,9 @@ class EventBus:
         """Create or update a durable pull consumer with explicit acks and bind to it."""
         config = api.ConsumerConfig(
             durable_name=durable,
+            # Named, the consumer is created on $JS.API.CONSUMER.CREATE.<stream>.<name>.<filter>:
+            # bus permissions can then hold a service to its own consumers and filters.
+            name=durable,
             filter_subject=filter_subject,
             ack_policy=api.AckPolicy.EXPLICIT,
             deliver_policy=api.DeliverPolicy.ALL,

@@ -25,15 +25,20 @@ from .telemetry import grpc_client_interceptors
 
 T = TypeVar("T")
 
-# Only these codes say "the dependency is unhealthy"; a bad request must not open the circuit.
-_TRIPPING_CODES = frozenset(
-    {
-        grpc.StatusCode.UNAVAILABLE,
-        grpc.StatusCode.DEADLINE_EXCEEDED,
-        grpc.StatusCode.INTERNAL,
-        grpc.StatusCode.UNKNOWN,
-    }
-)
+# Why the breaker opens on unavailability only: one breaker per target is shared by every caller
+# (every tenant of a gateway replica), so opening it turns everyone away; it must be a verdict on
+# the dependency, never on one request.
+# - UNAVAILABLE: no connection, the connection dropped, or the server shedding load: the dependency.
+# - DEADLINE_EXCEEDED before the channel was READY (a host that accepts TCP and never speaks
+#   HTTP/2, a black-holed address): the call never reached a server, so unavailability too.
+# - DEADLINE_EXCEEDED on a READY channel: a live server took the request and was slower than this
+#   caller's deadline (a large input, a tight timeout). That is the caller's budget, answered with
+#   504 to that caller alone (``DeadlineExceeded``); otherwise one tenant's slow requests would
+#   open the circuit for all. A server that hangs on a live connection is its health check's case
+#   (probes restart it), and every caller is still bounded by its own deadline.
+# - INTERNAL, UNKNOWN and business codes: one input's failure; a caller replaying a poison input
+#   must not lock out the others. A service failing every request fails its health check instead.
+_TRIPPING_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
 
 # How gateway responses reflect a failed downstream call.
 HTTP_STATUS_FOR_GRPC = {
@@ -51,17 +56,27 @@ HTTP_STATUS_FOR_GRPC = {
 
 
 class ServiceUnavailable(Exception):
-    """The dependency cannot be reached (circuit open, down, or too slow): HTTP 503."""
+    """The dependency cannot be reached (circuit open, down, or never connecting): HTTP 503."""
 
     def __init__(self, target: str, reason: str) -> None:
         super().__init__(f"{target} is unavailable: {reason}")
         self.target = target
 
 
+class DeadlineExceeded(Exception):
+    """A reachable dependency did not answer within this call's deadline: HTTP 504, for this
+    caller only (the circuit stays closed)."""
+
+    def __init__(self, target: str, seconds: float) -> None:
+        super().__init__(f"{target} did not answer within this request's deadline of {seconds:g} s")
+        self.target = target
+        self.seconds = seconds
+
+
 def _is_not_a_fault(exc: BaseException) -> bool:
-    """Errors that say nothing about the dependency's health: a business error (bad request),
-    or our own cancellation (the caller went away or gave up on a side call)."""
-    if isinstance(exc, asyncio.CancelledError):
+    """Errors that say nothing about the dependency's health: a business error (bad request), a
+    deadline a live server could not meet, or our own cancellation (the caller went away)."""
+    if isinstance(exc, asyncio.CancelledError | DeadlineExceeded):
         return True
     return isinstance(exc, grpc.aio.AioRpcError) and exc.code() not in _TRIPPING_CODES
 
@@ -120,8 +135,9 @@ class ServiceClient:
     ) -> T:
         """Invoke ``method`` with a deadline; raise ``ServiceUnavailable`` when the circuit is open
         or the target cannot be reached, and re-raise business errors (INVALID_ARGUMENT ...) as-is."""
-        with self._guard(method):
-            return await method(request, timeout=timeout or self.deadline_seconds)
+        seconds = timeout or self.deadline_seconds
+        with self._guard(method, seconds):
+            return await method(request, timeout=seconds)
         raise AssertionError("unreachable")  # _guard re-raises every failure
 
     async def stream(
@@ -132,19 +148,28 @@ class ServiceClient:
         timeout: float | None = None,  # noqa: ASYNC109 - a gRPC deadline, sent to the server
     ) -> AsyncIterator[T]:
         """Server-streaming variant of ``call``: the deadline covers the whole stream."""
-        with self._guard(method):
-            async for item in method(request, timeout=timeout or self.deadline_seconds):
+        seconds = timeout or self.deadline_seconds
+        with self._guard(method, seconds):
+            async for item in method(request, timeout=seconds):
                 yield item
 
     @contextlib.contextmanager
-    def _guard(self, method: Any) -> Iterator[None]:
+    def _guard(self, method: Any, seconds: float) -> Iterator[None]:
         name = getattr(method, "_method", b"")
         method_name = name.decode().rsplit("/", 1)[-1] if isinstance(name, bytes) else str(name)
         start = time.perf_counter()
         code = "OK"
         try:
             with self.breaker.calling():
-                yield
+                try:
+                    yield
+                except grpc.aio.AioRpcError as exc:
+                    if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED and self._connected():
+                        raise DeadlineExceeded(self.target, seconds) from exc
+                    raise
+        except DeadlineExceeded:
+            code = grpc.StatusCode.DEADLINE_EXCEEDED.name
+            raise
         except pybreaker.CircuitBreakerError as exc:
             code = "CIRCUIT_OPEN"
             raise ServiceUnavailable(self.target, "circuit breaker open") from exc
@@ -156,6 +181,10 @@ class ServiceClient:
         finally:
             GRPC_CLIENT_HANDLED.labels(self.target, method_name, code).inc()
             GRPC_CLIENT_LATENCY.labels(self.target, method_name).observe(time.perf_counter() - start)
+
+    def _connected(self) -> bool:
+        """The channel holds a live connection: a call that timed out reached a server."""
+        return bool(self.channel.get_state(try_to_connect=False) == grpc.ChannelConnectivity.READY)
 
     async def close(self) -> None:
         await self.channel.close()

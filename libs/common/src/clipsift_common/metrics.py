@@ -11,6 +11,7 @@ from prometheus_client's default collectors; GPU use comes from ``GpuCollector``
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -173,3 +174,21 @@ def serve_metrics(port: int) -> int:
         return 0
     server, _ = start_http_server(port)
     return int(server.server_port)
+
+
+@contextlib.contextmanager
+def metrics_listener(port: int, host: str = "0.0.0.0") -> Iterator[int]:
+    """/metrics on its own port while the block runs (the gateway: never on its public port).
+
+    ``port`` 0 serves nothing. Yields the bound port (0 when disabled); closed on exit.
+    """
+    if not port:
+        yield 0
+        return
+    server, thread = start_http_server(port, addr=host)
+    try:
+        yield int(server.server_port)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

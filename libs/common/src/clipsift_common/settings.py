@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -18,7 +18,8 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
     log_level: str = "INFO"
-    # Prometheus exposition port for gRPC services; 0 disables the listener.
+    # Prometheus exposition port (/metrics); 0 disables the listener. The gateway serves it here
+    # too, never on its public HTTP port.
     metrics_port: int = Field(default=0, ge=0, le=65535)
     # OTLP/gRPC collector for traces (e.g. http://otel-collector:4317). Unset: spans are still
     # created and propagated (trace ids in logs, across gRPC and NATS) but not exported.
@@ -40,9 +41,32 @@ class NatsSettings(BaseSettings):
     nats_url: str
     nats_stream: str = "CLIPSIFT_JOBS"
     # Events are kept this long on the stream for replay (WebSocket history, analytics catch-up).
+    # Like the replicas, applied only when a service creates the stream: an existing stream keeps
+    # what it has, so an operator's `nats stream edit` survives restarts.
     nats_stream_max_age_seconds: int = Field(default=7 * 24 * 3600, gt=0)
+    # Copies of the stream kept by a JetStream cluster (3 on a three-server cluster); 1 on one server.
+    nats_stream_replicas: int = Field(default=1, ge=1, le=5)
+    # This service's NATS user. Unset: plain connect, for a server without authentication.
+    nats_user: str | None = None
+    nats_password: SecretStr | None = None
+    # Replies to this connection's requests arrive under ``<prefix>.>``. A prefix per user lets
+    # the server grant each user its own replies only (``_INBOX.<user>`` with the generated config).
+    nats_inbox_prefix: str = Field(default="_INBOX", pattern=r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$")
+    # TLS: a CA file verifies the server (TLS on, also for a nats:// URL); a client certificate
+    # and key are for servers that verify clients. Unset: TLS only as the URL (tls://) asks.
+    nats_tls_ca_file: Path | None = None
+    nats_tls_cert_file: Path | None = None
+    nats_tls_key_file: Path | None = None
     # How often each durable consumer's lag (pending, ack pending) is read for the metrics.
     nats_lag_poll_seconds: float = Field(default=5.0, gt=0)
+
+    @model_validator(mode="after")
+    def _nats_credentials_complete(self) -> NatsSettings:
+        if (self.nats_user is None) != (self.nats_password is None):
+            raise ValueError("nats_user and nats_password go together: set both or neither")
+        if (self.nats_tls_cert_file is None) != (self.nats_tls_key_file is None):
+            raise ValueError("nats_tls_cert_file and nats_tls_key_file go together: set both or neither")
+        return self
 
 
 class DatabaseSettings(BaseSettings):

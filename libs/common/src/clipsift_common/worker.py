@@ -6,6 +6,10 @@ request after ``ack_wait``; heartbeats (``in_progress``, sent every third of ``a
 the handler runs, and with each progress event) keep a live job from being redelivered. Event
 ids are derived from (job, step), so a rerun republishes the same ids and nothing downstream
 counts them twice.
+
+A request no attempt finishes ends ``failed`` either way: after an error the worker fails it on
+the last delivery itself; after a worker died on every delivery (killed, out of memory), the
+gateway's dead-job sweeper fails it from JetStream's max-deliveries advisory and parks the request.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 
 from clipsift.events.v1 import events_pb2
 
+from .deadletter import ensure_dead_letter_stream, park_message
 from .errors import ClipsiftError
 from .events import EventBus, consume_span, make_event, parse_event, pull_loop, requested_subject
 from .logging import job_id_var
@@ -32,6 +37,10 @@ from .settings import WorkerSettings
 from .telemetry import tracer
 
 log = logging.getLogger(__name__)
+
+# How long the server may take to confirm an ack. nats-py's default (1 s) is short enough for a
+# busy server to miss, and a missed confirmation after `completed` would run the job again.
+ACK_TIMEOUT_SECONDS = 15.0
 
 
 class JobFailed(ClipsiftError):
@@ -179,6 +188,7 @@ class JobWorker:
         self.settings = settings
 
     async def run(self, stop: asyncio.Event) -> None:
+        await ensure_dead_letter_stream(self.bus)
         subscription = await self.bus.durable_consumer(
             self.durable,
             requested_subject(self.kind),
@@ -214,8 +224,8 @@ class JobWorker:
         try:
             request = parse_event(msg)
         except Exception:
-            log.error("dropping undecodable job request", extra={"subject": msg.subject})
-            await msg.term()
+            log.error("parking an undecodable job request", extra={"subject": msg.subject})
+            await park_message(self.bus, msg, self.durable, "not a JobEvent")
             return
         attempt = msg.metadata.num_delivered
         with consume_span(msg, f"process jobs.{self.kind}.requested") as span:
@@ -241,7 +251,7 @@ class JobWorker:
             log.info("job started", extra={"kind": self.kind, "attempt": attempt})
             payload = await self.handler(ctx)
             await ctx.completed(payload)
-            await msg.ack_sync()
+            await msg.ack_sync(timeout=ACK_TIMEOUT_SECONDS)
             outcome = "completed"
             JOBS_FINISHED.labels(self.kind, outcome).inc()
             log.info("job completed")

@@ -9,15 +9,57 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import Depends, HTTPException, Path, Query, Request, Response
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from clipsift.analytics.v1 import analytics_pb2, analytics_pb2_grpc
 
 from ..auth import Principal, authenticate
+from .params import OptionalPlain, Plain, plain_schema
+from .proto_models import reply_model
+from .schemas import ReplyRouter, alternatives
 
-router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
+router = ReplyRouter(prefix="/v1/analytics", tags=["analytics"])
+# The summary is proto3 JSON but for its counts, which are numbers rather than int64 strings.
+SummaryReply = reply_model(
+    analytics_pb2.SummaryResponse.DESCRIPTOR,
+    name="AnalyticsSummary",
+    fields={
+        "rows": (
+            list[  # type: ignore[misc]
+                reply_model(
+                    analytics_pb2.SummaryRow.DESCRIPTOR,
+                    name="AnalyticsSummaryRowJson",
+                    fields={"jobs": (int, ...), "events": (int, ...)},
+                )
+            ],
+            ...,
+        ),
+        "total_jobs": (int, ...),
+        "total_events": (int, ...),
+    },
+)
+ListedReports = reply_model(
+    analytics_pb2.ListReportsResponse.DESCRIPTOR,
+    style="rest",
+    name="AnalyticsListedReports",
+    fields={
+        "reports": (
+            list[  # type: ignore[misc]
+                reply_model(
+                    analytics_pb2.StoredReport.DESCRIPTOR,
+                    style="rest",
+                    name="AnalyticsListedReport",
+                    fields={"url": (str, ...)},
+                    doc="A stored report; ``url`` downloads it.",
+                )
+            ],
+            ...,
+        )
+    },
+)
+_REPORT_MEDIA = alternatives("text/csv", "text/html")
 
 Since = Annotated[
     datetime | None, Query(description="ISO 8601 with a timezone, inclusive; default until - 7 days")
@@ -27,9 +69,21 @@ Bucket = Annotated[
     Literal["hour", "day", "week", "month", "all"],
     Query(description="time bucket (UTC); 'all' gives one bucket for the whole range"),
 ]
-Kind = Annotated[str | None, Query(max_length=64, description="only jobs of this kind (clip, dedup, ...)")]
+Kind = Annotated[
+    OptionalPlain,
+    Query(
+        max_length=64,
+        description="only jobs of this kind (clip, dedup, ...)",
+        json_schema_extra=plain_schema(),
+    ),
+]
 Tenant = Annotated[
-    str | None, Query(max_length=63, description="admin keys only: another tenant, or '*' for all")
+    OptionalPlain,
+    Query(
+        max_length=63,
+        description="admin keys only: another tenant, or '*' for all",
+        json_schema_extra=plain_schema(),
+    ),
 ]
 
 
@@ -47,7 +101,11 @@ def _set_time(message: Any, field: str, value: datetime | None) -> None:
         return
     if value.tzinfo is None:
         raise HTTPException(400, f"{field} needs a timezone, e.g. 2026-01-01T00:00:00Z")
-    getattr(message, field).FromDatetime(value)
+    try:
+        # In UTC, 9999-12-31T23:00:00-05:00 is past the last year a datetime (and PostgreSQL) holds.
+        getattr(message, field).FromDatetime(value.astimezone(UTC))
+    except (OverflowError, ValueError):
+        raise HTTPException(400, f"{field} is out of range: {value.isoformat()}") from None
 
 
 def _range(
@@ -106,7 +164,7 @@ async def _call(request: Request, method: str, message: Any) -> Any:
     return await client.call(getattr(stub, method), message)
 
 
-@router.get("/summary")
+@router.get("/summary", response_model=SummaryReply)
 async def summary(
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
@@ -133,27 +191,29 @@ async def summary(
     return result
 
 
-@router.get("/usage")
+@router.get("/usage", response_model=reply_model(analytics_pb2.UsageResponse.DESCRIPTOR, style="rest"))
 async def usage(request: Request, query: Range) -> dict[str, Any]:
     """Per tenant and bucket: jobs finished, completed and failed, media seconds processed,
     documents scanned and clips produced (jobs count in the bucket in which they finished)."""
     return as_json(await _call(request, "Usage", query))
 
 
-@router.get("/throughput")
+@router.get(
+    "/throughput", response_model=reply_model(analytics_pb2.ThroughputResponse.DESCRIPTOR, style="rest")
+)
 async def throughput(request: Request, query: Range) -> dict[str, Any]:
     """Per bucket and job kind: jobs completed and failed, and jobs, media seconds and documents per hour."""
     return as_json(await _call(request, "Throughput", query))
 
 
-@router.get("/latency")
+@router.get("/latency", response_model=reply_model(analytics_pb2.LatencyResponse.DESCRIPTOR, style="rest"))
 async def latency(request: Request, query: Range) -> dict[str, Any]:
     """Per bucket, job kind and step: p50/p90/p99, mean and max seconds; steps 'queue' and 'total'
     time completed jobs from creation to pick-up and to completion."""
     return as_json(await _call(request, "Latency", query))
 
 
-@router.get("/failures")
+@router.get("/failures", response_model=reply_model(analytics_pb2.FailuresResponse.DESCRIPTOR, style="rest"))
 async def failures(
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
@@ -174,7 +234,7 @@ def _download(report: analytics_pb2.RenderedReport) -> Response:
     )
 
 
-@router.get("/report", response_class=Response)
+@router.get("/report", response_class=Response, responses=_REPORT_MEDIA)
 async def report(
     request: Request,
     query: Range,
@@ -191,7 +251,7 @@ async def report(
     return _download(await _call(request, "RenderReport", rendered))
 
 
-@router.get("/reports")
+@router.get("/reports", response_model=ListedReports)
 async def reports(
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
@@ -208,9 +268,11 @@ async def reports(
     return listed
 
 
-@router.get("/reports/{report_id}", response_class=Response, name="download_report")
+@router.get("/reports/{report_id}", response_class=Response, name="download_report", responses=_REPORT_MEDIA)
 async def download_report(
-    request: Request, principal: Annotated[Principal, Depends(authenticate)], report_id: str
+    request: Request,
+    principal: Annotated[Principal, Depends(authenticate)],
+    report_id: Annotated[Plain, Path(max_length=128, json_schema_extra=plain_schema())],
 ) -> Response:
     """One stored report; another tenant's report is a 404 (admins may fetch any)."""
     query = analytics_pb2.GetReportRequest(

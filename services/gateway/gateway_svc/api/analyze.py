@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from pydantic import BaseModel, Field
 
 from clipsift.text.v1 import analysis_pb2, analysis_pb2_grpc
 
 from ..auth import Principal, authenticate
+from .proto_models import reply_model
+from .schemas import ReplyRouter
 from .text import Text, _as_dict, _check_size
 
-router = APIRouter(prefix="/v1/text", tags=["text"])
+router = ReplyRouter(prefix="/v1/text", tags=["text"])
 
 
 class AnalyzeIn(BaseModel):
@@ -24,7 +26,7 @@ class AnalyzeIn(BaseModel):
     )
 
 
-@router.post("/analyze")
+@router.post("/analyze", response_model=reply_model(analysis_pb2.AnalyzeResponse.DESCRIPTOR))
 async def analyze(
     body: AnalyzeIn, request: Request, principal: Annotated[Principal, Depends(authenticate)]
 ) -> dict[str, Any]:

@@ -7,9 +7,9 @@ import json
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import Depends, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from clipsift.video.v1 import video_pb2, video_pb2_grpc
 from clipsift_common.contracts import MAX_PROMPT_CHARS, AspectRatio, ClipOptions, parse_range
@@ -19,8 +19,10 @@ from ..auth import Principal, authenticate
 from ..submission import queue_job
 from ..uploads import check_declared_length, stream_to_blob
 from .jobs import completed_result
+from .params import MAX_INDEX, JobId, canonical_job_id, has_control_characters
+from .schemas import JobView, ReplyRouter, ServerPathIn, alternatives, request_body
 
-router = APIRouter(tags=["clips"])
+router = ReplyRouter(tags=["clips"])
 _MAX_JSON_BYTES = 4096
 CLIP_FILES = {
     "clip.mp4": "video/mp4",
@@ -30,7 +32,40 @@ CLIP_FILES = {
 }
 
 
-@router.post("/v1/clips", status_code=202)
+VIDEO_BODY = request_body(
+    "The video, streamed (any container ffmpeg reads), or a JSON body naming a file on the server",
+    json=ServerPathIn,
+    binary=("video/*", "application/octet-stream"),
+)
+
+
+class _Open(BaseModel):
+    # The manifest is the clip worker's document; the gateway documents what it relies on.
+    model_config = ConfigDict(extra="allow")
+
+
+class ClipScore(_Open):
+    total: float
+
+
+class ListedClip(_Open):
+    index: int
+    start: float
+    end: float
+    title: str
+    transcript: str
+    score: ClipScore
+    urls: dict[str, str] = Field(description="File name (clip.mp4, clip.srt, ...) to its download URL")
+
+
+class ClipManifest(_Open):
+    """A clip job's result: the source, the options and the clips, best first."""
+
+    job_id: str
+    clips: list[ListedClip]
+
+
+@router.post("/v1/clips", status_code=202, response_model=JobView, openapi_extra=VIDEO_BODY)
 async def submit_clips(
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
@@ -147,6 +182,8 @@ async def server_path(request: Request) -> str:
         raise InvalidArgument('send {"path": "/server/path/video.mp4"} as the JSON body') from None
     if not isinstance(path, str) or not path.startswith("/"):
         raise InvalidArgument('"path" must be an absolute path on the server')
+    if has_control_characters(path):
+        raise InvalidArgument('"path" must not contain control characters')
     return path
 
 
@@ -154,23 +191,28 @@ async def _manifest(request: Request, job_id: str, tenant_id: str) -> dict[str, 
     return dict(json.loads(await completed_result(request, job_id, tenant_id, "clip")))
 
 
-@router.get("/v1/jobs/{job_id}/clips")
+@router.get("/v1/jobs/{job_id}/clips", response_model=ClipManifest)
 async def list_clips(
-    job_id: str, request: Request, principal: Annotated[Principal, Depends(authenticate)]
+    job_id: JobId, request: Request, principal: Annotated[Principal, Depends(authenticate)]
 ) -> dict[str, Any]:
     """The job's clips, best first: score with every component, transcript, title, file URLs."""
     manifest = await _manifest(request, job_id, principal.tenant_id)
+    job_id = canonical_job_id(job_id)
     for clip in manifest["clips"]:
         clip["urls"] = {name: f"/v1/jobs/{job_id}/clips/{clip['index']}/{name}" for name in clip.pop("files")}
     manifest["clips"].sort(key=lambda c: -c["score"]["total"])
     return manifest
 
 
-@router.get("/v1/jobs/{job_id}/clips/{index}/{name}")
+@router.get(
+    "/v1/jobs/{job_id}/clips/{index}/{name}",
+    response_class=FileResponse,
+    responses=alternatives(*CLIP_FILES.values()),
+)
 async def download_clip_file(
-    job_id: str,
-    index: int,
-    name: str,
+    job_id: JobId,
+    index: Annotated[int, Path(ge=0, le=MAX_INDEX)],
+    name: Annotated[str, Path(max_length=32, description=", ".join(CLIP_FILES))],
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
 ) -> FileResponse:
@@ -181,5 +223,6 @@ async def download_clip_file(
     clip = next((c for c in manifest["clips"] if c["index"] == index), None)
     if clip is None:
         raise HTTPException(404, f"job {job_id} has no clip {index}")
+    job_id = canonical_job_id(job_id)
     path = request.app.state.blobs.local_path(f"jobs/{job_id}/{clip['files'][name]}")
     return FileResponse(path, media_type=CLIP_FILES[name], filename=f"{job_id[:8]}-clip{index}-{name}")

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from clipsift.text.v1 import text_pb2, text_pb2_grpc
 
 from ..auth import Principal, authenticate
+from .proto_models import reply_model
+from .schemas import ReplyRouter, alternatives
 from .text import Text, _as_dict, _check_size
 
-router = APIRouter(prefix="/v1/text", tags=["text"])
+router = ReplyRouter(prefix="/v1/text", tags=["text"])
 
 
 class CompareIn(BaseModel):
@@ -26,7 +28,14 @@ class CompareIn(BaseModel):
     )
 
 
-@router.post("/compare", response_model=None)
+@router.post(
+    "/compare",
+    # The HTML rendering is only sent with format=html.
+    response_model=reply_model(
+        text_pb2.CompareResponse.DESCRIPTOR, name="TextComparison", omit=frozenset({"html"})
+    ),
+    responses=alternatives("text/html"),
+)
 async def compare(
     body: CompareIn,
     request: Request,

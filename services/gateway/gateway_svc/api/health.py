@@ -1,16 +1,16 @@
-"""Liveness, readiness and Prometheus metrics."""
+"""Liveness and readiness (Prometheus metrics are on their own port: ``metrics_port``)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from clipsift_common.grpc_client import ServiceClient
+from clipsift_common.supervised import Supervised
 
 router = APIRouter(tags=["operations"])
 Probe = Callable[[], Awaitable[None]]
@@ -25,16 +25,39 @@ async def healthz() -> dict[str, str]:
 def _grpc_probe(client: ServiceClient) -> Probe:
     async def check() -> None:
         stub = health_pb2_grpc.HealthStub(client.channel)
-        reply = await stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=2.0)
+        reply = await stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1.0)
         if reply.status != health_pb2.HealthCheckResponse.SERVING:
             raise ConnectionError(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
 
     return check
 
 
+# Downstream services whose health /readyz reports (for information: they never fail it).
+DEPENDENCIES = ("text", "analytics", "video", "vision", "training")
+
+
+async def _outcome(probe: Probe, seconds: float) -> str:
+    try:
+        await asyncio.wait_for(probe(), timeout=seconds)
+    except Exception as exc:
+        return f"failing: {type(exc).__name__} {exc}".strip()
+    return "ok"
+
+
+def _supervised(loop: Supervised) -> Probe:
+    async def check() -> None:
+        if not loop.healthy:
+            raise ConnectionError(loop.last_error or "not started yet")
+
+    return check
+
+
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    """Ready to serve: PostgreSQL, NATS and every downstream gRPC service report healthy."""
+    """Ready to serve: the gateway's own PostgreSQL and NATS connections and its supervised loops
+    (job projector, dead-job sweeper). Downstream gRPC services are reported under
+    ``dependencies`` but do not fail readiness: while one restarts, only the routes that need it
+    answer 503 naming it, instead of the whole API leaving the load balancer."""
     state = request.app.state
 
     async def database() -> None:
@@ -45,29 +68,28 @@ async def readyz(request: Request) -> JSONResponse:
         if not state.bus.nc.is_connected:
             raise ConnectionError("not connected")
 
-    probes: dict[str, Probe] = {
+    checks: dict[str, Probe] = {
         "database": database,
         "nats": nats,
-        "text": _grpc_probe(state.text),
-        "analytics": _grpc_probe(state.analytics),
-        "video": _grpc_probe(state.video),
+        "projector": _supervised(state.projector),
+        "dead_jobs": _supervised(state.dead_jobs),
     }
-
-    async def outcome(probe: Probe) -> str:
-        try:
-            await asyncio.wait_for(probe(), timeout=3.0)
-        except Exception as exc:
-            return f"failing: {type(exc).__name__} {exc}".strip()
-        return "ok"
-
-    results = await asyncio.gather(*(outcome(probe) for probe in probes.values()))
-    checks = dict(zip(probes, results, strict=True))
-    ready = all(value == "ok" for value in results)
-    return JSONResponse(
-        {"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503
+    clients: dict[str, ServiceClient] = {name: getattr(state, name) for name in DEPENDENCIES}
+    # Short timeouts: a hung dependency must not make this answer outlive the kubelet's probe.
+    own, downstream = await asyncio.gather(
+        asyncio.gather(*(_outcome(probe, 2.0) for probe in checks.values())),
+        asyncio.gather(*(_outcome(_grpc_probe(client), 1.0) for client in clients.values())),
     )
-
-
-@router.get("/metrics", include_in_schema=False)
-async def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    ready = all(value == "ok" for value in own)
+    dependencies = {
+        name: {"health": health, "circuit": client.breaker.current_state}
+        for (name, client), health in zip(clients.items(), downstream, strict=True)
+    }
+    return JSONResponse(
+        {
+            "status": "ready" if ready else "not ready",
+            "checks": dict(zip(checks, own, strict=True)),
+            "dependencies": dependencies,
+        },
+        status_code=200 if ready else 503,
+    )

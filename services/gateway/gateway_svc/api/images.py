@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args
 
-from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi import Depends, File, HTTPException, Path, Query, Request, UploadFile
+from pydantic import BaseModel, Field
 
 from clipsift.vision.v1 import (
     analysis_pb2,
@@ -17,9 +18,12 @@ from clipsift_common.errors import InvalidArgument, ResourceExhausted
 
 from ..auth import Principal, authenticate
 from ..uploads import check_declared_length
+from .params import Plain, plain_schema
+from .proto_models import Reply, reply_model
+from .schemas import ReplyRouter
 from .text import _as_dict
 
-router = APIRouter(prefix="/v1/images", tags=["images"])
+router = ReplyRouter(prefix="/v1/images", tags=["images"])
 
 FEATURES = {
     "objects": analysis_pb2.FEATURE_OBJECTS,
@@ -30,6 +34,25 @@ FEATURES = {
     "hashes": analysis_pb2.FEATURE_HASHES,
     "embedding": analysis_pb2.FEATURE_EMBEDDING,
 }
+FeatureName = Literal["objects", "text", "colours", "quality", "faces", "hashes", "embedding"]
+assert set(FEATURES) == set(get_args(FeatureName))
+_ImageAnalysis: type[BaseModel] = reply_model(
+    analysis_pb2.ImageAnalysis.DESCRIPTOR,
+    name="UploadedImageAnalysis",
+    fields={"file": (str, ...)},
+    doc="The analysis of one uploaded image; ``file`` is its file name.",
+)
+ImagesAnalysis = reply_model(
+    analysis_pb2.AnalyzeImageResponse.DESCRIPTOR,
+    name="ImagesAnalysis",
+    fields={"images": (list[_ImageAnalysis], ...), "features": (list[FeatureName], ...)},  # type: ignore[valid-type]
+)
+
+
+class RemovedImage(Reply):
+    removed: str = Field(description="The file name removed from the index")
+
+
 Files = Annotated[list[UploadFile], File(description="Image files (JPEG, PNG, WebP, GIF, BMP, TIFF)")]
 
 
@@ -73,7 +96,7 @@ MinSimilarity = Annotated[
 UseEmbeddings = Annotated[bool | None, Query(description="false: hashes only (faster)")]
 
 
-@router.post("/analyze")
+@router.post("/analyze", response_model=ImagesAnalysis)
 async def analyze_images(
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
@@ -112,7 +135,7 @@ async def analyze_images(
     return result
 
 
-@router.post("/duplicates")
+@router.post("/duplicates", response_model=reply_model(duplicates_pb2.FindDuplicateImagesResponse.DESCRIPTOR))
 async def find_duplicate_images(
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
@@ -141,7 +164,7 @@ async def find_duplicate_images(
     return _as_dict(reply)
 
 
-@router.post("/index")
+@router.post("/index", response_model=reply_model(duplicates_pb2.IndexImagesResponse.DESCRIPTOR))
 async def index_images(
     request: Request, principal: Annotated[Principal, Depends(authenticate)], files: Files
 ) -> dict[str, Any]:
@@ -164,7 +187,7 @@ async def index_images(
     return _as_dict(reply)
 
 
-@router.post("/index/query")
+@router.post("/index/query", response_model=reply_model(duplicates_pb2.QueryImageResponse.DESCRIPTOR))
 async def query_image_index(
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
@@ -190,9 +213,13 @@ async def query_image_index(
     return _as_dict(reply)
 
 
-@router.delete("/index/{image_id:path}")
+@router.delete("/index/{image_id:path}", response_model=RemovedImage)
 async def remove_indexed_image(
-    image_id: str, request: Request, principal: Annotated[Principal, Depends(authenticate)]
+    image_id: Annotated[
+        Plain, Path(max_length=1024, description="The image's file name", json_schema_extra=plain_schema())
+    ],
+    request: Request,
+    principal: Annotated[Principal, Depends(authenticate)],
 ) -> dict[str, Any]:
     """Remove one image from the tenant's index; 404 when it is not there."""
     client = request.app.state.vision
@@ -201,7 +228,5 @@ async def remove_indexed_image(
         duplicates_pb2.RemoveIndexedImagesRequest(tenant_id=principal.tenant_id, image_ids=[image_id]),
     )
     if reply.removed == 0:
-        from fastapi import HTTPException
-
         raise HTTPException(404, f"no indexed image {image_id!r}")
     return {"removed": image_id}

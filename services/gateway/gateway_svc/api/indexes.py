@@ -8,19 +8,22 @@ import json
 from typing import Annotated, Any, Literal
 
 import grpc
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
-from clipsift.text.v1 import index_pb2, index_pb2_grpc
+from clipsift.text.v1 import index_pb2, index_pb2_grpc, text_pb2
 from clipsift_common.errors import InvalidArgument, NotFound
 
 from ..auth import Principal, authenticate
 from ..csv_export import index_query_csv, wants_csv
 from ..submission import submit_corpus
+from .params import Plain, plain_schema
+from .proto_models import Reply, reply_model
+from .schemas import JobView, ReplyRouter, alternatives, request_body
 from .text import Text, _as_dict, _check_size
 
-router = APIRouter(prefix="/v1/indexes", tags=["indexes"])
+router = ReplyRouter(prefix="/v1/indexes", tags=["indexes"])
 JSON_TYPES = {"application/json", ""}
 IndexName = Annotated[str, Path(description="Index name: 1-128 letters, digits, '.', '_' or '-'")]
 
@@ -57,6 +60,32 @@ class CompareIn(BaseModel):
     min_words: int | None = Field(default=None, ge=0, lt=2**32, description="Shortest passage, 3-100 words")
 
 
+class DeletedIndex(Reply):
+    deleted_documents: int = Field(description="Documents the index held")
+
+
+# format=json drops each match's HTML report, asked for only with format=html.
+_IndexMatchReport = reply_model(
+    text_pb2.CompareResponse.DESCRIPTOR, name="IndexMatchReport", omit=frozenset({"html"})
+)
+IndexComparisons = reply_model(
+    index_pb2.CompareToIndexResponse.DESCRIPTOR,
+    name="IndexComparisons",
+    fields={
+        "matches": (
+            list[  # type: ignore[misc]
+                reply_model(
+                    index_pb2.IndexComparison.DESCRIPTOR,
+                    name="IndexComparisonJson",
+                    fields={"report": (_IndexMatchReport, ...)},
+                )
+            ],
+            ...,
+        )
+    },
+)
+
+
 def _stub(request: Request) -> tuple[Any, index_pb2_grpc.IndexServiceStub]:
     client = request.app.state.text
     return client, index_pb2_grpc.IndexServiceStub(client.channel)
@@ -69,7 +98,7 @@ def _unit(name: str, value: float | None) -> float:
     return value or 0.0
 
 
-@router.get("")
+@router.get("", response_model=reply_model(index_pb2.ListIndexesResponse.DESCRIPTOR))
 async def list_indexes(
     request: Request, principal: Annotated[Principal, Depends(authenticate)]
 ) -> dict[str, Any]:
@@ -79,7 +108,7 @@ async def list_indexes(
     return _as_dict(reply)
 
 
-@router.get("/{name}")
+@router.get("/{name}", response_model=reply_model(index_pb2.IndexInfo.DESCRIPTOR))
 async def get_index(
     name: IndexName, request: Request, principal: Annotated[Principal, Depends(authenticate)]
 ) -> dict[str, Any]:
@@ -90,7 +119,7 @@ async def get_index(
     return _as_dict(reply)
 
 
-@router.delete("/{name}")
+@router.delete("/{name}", response_model=DeletedIndex)
 async def delete_index(
     name: IndexName, request: Request, principal: Annotated[Principal, Depends(authenticate)]
 ) -> dict[str, Any]:
@@ -102,7 +131,16 @@ async def delete_index(
     return {"deleted_documents": reply.documents}
 
 
-@router.post("/{name}/documents", response_model=None)
+@router.post(
+    "/{name}/documents",
+    response_model=reply_model(index_pb2.AddDocumentsResponse.DESCRIPTOR),
+    responses={202: {"model": JobView, "description": "A corpus upload became an index job"}},
+    openapi_extra=request_body(
+        "Documents as JSON, or a corpus: a zip of .txt files or JSONL",
+        json=AddIn,
+        binary=("application/zip", "application/jsonl"),
+    ),
+)
 async def add_documents(
     name: IndexName,
     request: Request,
@@ -157,10 +195,13 @@ async def _require_valid_name(request: Request, principal: Principal, name: str)
             raise
 
 
-@router.delete("/{name}/documents/{document_id:path}")
+@router.delete(
+    "/{name}/documents/{document_id:path}",
+    response_model=reply_model(index_pb2.DeleteDocumentResponse.DESCRIPTOR),
+)
 async def delete_document(
     name: IndexName,
-    document_id: str,
+    document_id: Annotated[Plain, Path(max_length=512, json_schema_extra=plain_schema())],
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
 ) -> dict[str, Any]:
@@ -172,7 +213,11 @@ async def delete_document(
     return {"documents": reply.documents}
 
 
-@router.post("/{name}/query", response_model=None)
+@router.post(
+    "/{name}/query",
+    response_model=reply_model(index_pb2.QueryResponse.DESCRIPTOR),
+    responses=alternatives("text/csv"),
+)
 async def query_index(
     name: IndexName,
     body: QueryIn,
@@ -202,7 +247,7 @@ async def query_index(
     return result
 
 
-@router.post("/{name}/compare", response_model=None)
+@router.post("/{name}/compare", response_model=IndexComparisons, responses=alternatives("text/html"))
 async def compare_to_index(
     name: IndexName,
     body: CompareIn,

@@ -8,26 +8,40 @@ import json
 import logging
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi import Depends, HTTPException, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import Response
+from google.protobuf.message import DecodeError
 from nats.errors import TimeoutError as NatsTimeout
 
 from clipsift_common.events import TERMINAL_TYPES, event_to_dict, job_subject, parse_event
 
-from ..auth import Principal, authenticate, authenticate_websocket
+from ..auth import Principal, authenticate, websocket_principal
 from ..csv_export import duplicates_csv, wants_csv
 from ..jobs import job_view
 from ..submission import submit_corpus
+from .params import JobId
+from .proto_models import Reply
+from .schemas import JobView, ReplyRouter, alternatives, request_body
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+router = ReplyRouter(prefix="/v1/jobs", tags=["jobs"])
+CORPUS_BODY = request_body(
+    "The corpus, streamed: a zip of .txt files (ids are their paths) or JSONL of {id, text}",
+    binary=("application/zip", "application/jsonl"),
+)
+_RESULT_MEDIA = alternatives("application/json", "text/csv")
+_RESULT_MEDIA[200]["content"]["application/json"] = {"schema": {"type": "object"}}
+
+
+class JobList(Reply):
+    jobs: list[JobView]
 
 
 def _not_found(job_id: str) -> HTTPException:
     return HTTPException(404, f"job {job_id} not found")
 
 
-@router.post("", status_code=202)
+@router.post("", status_code=202, response_model=JobView, openapi_extra=CORPUS_BODY)
 async def submit_job(
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
@@ -49,7 +63,7 @@ async def submit_job(
     return await submit_corpus(request, principal.tenant_id, kind, options)
 
 
-@router.get("")
+@router.get("", response_model=JobList)
 async def list_jobs(
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
@@ -60,9 +74,9 @@ async def list_jobs(
     return {"jobs": [job_view(row) for row in rows]}
 
 
-@router.get("/{job_id}")
+@router.get("/{job_id}", response_model=JobView)
 async def get_job(
-    job_id: str, request: Request, principal: Annotated[Principal, Depends(authenticate)]
+    job_id: JobId, request: Request, principal: Annotated[Principal, Depends(authenticate)]
 ) -> dict[str, Any]:
     row = await request.app.state.jobs.get(job_id, principal.tenant_id)
     if row is None:
@@ -70,9 +84,9 @@ async def get_job(
     return job_view(row)
 
 
-@router.get("/{job_id}/result")
+@router.get("/{job_id}/result", response_class=Response, responses=_RESULT_MEDIA)
 async def get_result(
-    job_id: str,
+    job_id: JobId,
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
     format: Annotated[
@@ -109,15 +123,15 @@ async def completed_result(request: Request, job_id: str, tenant_id: str, kind: 
 
 @router.websocket("/{job_id}/events")
 async def job_events(websocket: WebSocket, job_id: str) -> None:
-    """Every event of the job from the first, then live ones, as JSON; closes after the final event."""
+    """Every event of the job from the first, then live ones, as JSON; closes after the final event.
+
+    Authenticated at the edge by ``Authorization: Bearer <key>`` or ``?ticket=`` from
+    ``POST /v1/ws-tickets`` (close 4401 without); messages from the client only keep it open."""
     state = websocket.app.state
-    principal = await authenticate_websocket(websocket)
+    principal = websocket_principal(websocket)
     # Accept before refusing: a close sent during the handshake reaches the client as a bare
-    # HTTP 403, and the 4401/4404 close codes would never arrive.
+    # HTTP 403, and the 4404 close code would never arrive.
     await websocket.accept()
-    if principal is None:
-        await websocket.close(code=4401, reason="missing or invalid API key")
-        return
     row = await state.jobs.get(job_id, principal.tenant_id)
     if row is None:
         await websocket.close(code=4404, reason=f"job {job_id} not found")
@@ -131,7 +145,12 @@ async def job_events(websocket: WebSocket, job_id: str) -> None:
                 msg = await subscription.next_msg(timeout=1.0)
             except NatsTimeout:
                 continue
-            event = parse_event(msg)
+            try:
+                event = parse_event(msg)
+            except DecodeError:
+                continue
+            if event.tenant_id != principal.tenant_id:  # the job's tenant: ``get`` checked it
+                continue  # a forged event (the projector parks it): never shown, never folded in
             if event.type in TERMINAL_TYPES:
                 # Fold the final event in before the client hears of it, so a GET that follows sees it.
                 await state.jobs.apply(event)

@@ -10,7 +10,7 @@ import asyncio
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request
 from google.protobuf import json_format
 from pydantic import BaseModel, Field, ValidationError
 
@@ -22,9 +22,21 @@ from clipsift_common.errors import InvalidArgument, NotFound
 from ..auth import Principal, authenticate
 from ..submission import queue_job
 from ..uploads import stream_to_blob
+from .params import MAX_VERSION
+from .proto_models import reply_model
+from .schemas import JobView, ReplyRouter, request_body
 from .text import Text, _check_size
 
-router = APIRouter(prefix="/v1/models", tags=["models"])
+router = ReplyRouter(prefix="/v1/models", tags=["models"])
+ModelVersions = reply_model(
+    training_pb2.ListVersionsResponse.DESCRIPTOR, name="TrainingModelVersions", fields={"name": (str, ...)}
+)
+# Where the files live is the services' business, not the caller's.
+PublicDeployment = reply_model(
+    training_pb2.Deployment.DESCRIPTOR,
+    name="TrainingPublicDeployment",
+    omit=frozenset({"blob_prefix", "tenant_id"}),
+)
 ModelName = Annotated[str, Path(pattern=MODEL_NAME_PATTERN, description="Model name")]
 # Media types of the two dataset formats; anything else is refused before the upload is read.
 _FORMATS = {
@@ -58,7 +70,15 @@ def _dataset_format(request: Request) -> str:
     return fmt
 
 
-@router.post("/{name}/train", status_code=202)
+@router.post(
+    "/{name}/train",
+    status_code=202,
+    response_model=JobView,
+    openapi_extra=request_body(
+        "The labelled dataset: CSV with a text,label header, or JSONL of {text, label}",
+        binary=("text/csv", "application/jsonl"),
+    ),
+)
 async def train(
     name: ModelName,
     request: Request,
@@ -114,7 +134,7 @@ async def train(
         raise
 
 
-@router.get("")
+@router.get("", response_model=reply_model(training_pb2.ListModelsResponse.DESCRIPTOR))
 async def list_models(
     request: Request, principal: Annotated[Principal, Depends(authenticate)]
 ) -> dict[str, Any]:
@@ -124,7 +144,7 @@ async def list_models(
     return _as_dict(reply)
 
 
-@router.get("/{name}")
+@router.get("/{name}", response_model=ModelVersions)
 async def get_model(
     name: ModelName, request: Request, principal: Annotated[Principal, Depends(authenticate)]
 ) -> dict[str, Any]:
@@ -136,10 +156,10 @@ async def get_model(
     return {"name": name, **_as_dict(reply)}
 
 
-@router.get("/{name}/versions/{version}")
+@router.get("/{name}/versions/{version}", response_model=reply_model(training_pb2.ModelVersion.DESCRIPTOR))
 async def get_version(
     name: ModelName,
-    version: Annotated[int, Path(ge=1)],
+    version: Annotated[int, Path(ge=1, le=MAX_VERSION)],
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
 ) -> dict[str, Any]:
@@ -151,12 +171,14 @@ async def get_version(
     raise NotFound(f"model {name!r} has no version {version}")
 
 
-@router.post("/{name}/deploy")
+@router.post("/{name}/deploy", response_model=PublicDeployment)
 async def deploy(
     name: ModelName,
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
-    version: Annotated[int | None, Query(ge=1, description="Version to serve (default: the latest)")] = None,
+    version: Annotated[
+        int | None, Query(ge=1, le=MAX_VERSION, description="Version to serve (default: the latest)")
+    ] = None,
 ) -> dict[str, Any]:
     """Serve ``version`` (default: the latest) under the model's name; text services load it."""
     client, stub = _training(request)
@@ -167,7 +189,7 @@ async def deploy(
     return _deployment(reply)
 
 
-@router.post("/{name}/undeploy")
+@router.post("/{name}/undeploy", response_model=PublicDeployment)
 async def undeploy(
     name: ModelName, request: Request, principal: Annotated[Principal, Depends(authenticate)]
 ) -> dict[str, Any]:
@@ -179,13 +201,13 @@ async def undeploy(
     return _deployment(reply)
 
 
-@router.post("/{name}/rollback")
+@router.post("/{name}/rollback", response_model=PublicDeployment)
 async def rollback(
     name: ModelName,
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
     version: Annotated[
-        int | None, Query(ge=1, description="Version to serve (default: the one before)")
+        int | None, Query(ge=1, le=MAX_VERSION, description="Version to serve (default: the one before)")
     ] = None,
 ) -> dict[str, Any]:
     """Serve the version that was served before the current deployment (or ``version``)."""
@@ -199,7 +221,6 @@ async def rollback(
 
 def _deployment(reply: training_pb2.Deployment) -> dict[str, Any]:
     view = _as_dict(reply)
-    # Where the files live is the services' business, not the caller's.
     view.pop("blob_prefix", None)
     view.pop("tenant_id", None)
     return view
@@ -209,7 +230,7 @@ class PredictIn(BaseModel):
     texts: list[Text] = Field(min_length=1, description="Texts to classify")
 
 
-@router.post("/{name}/predict")
+@router.post("/{name}/predict", response_model=reply_model(predict_pb2.PredictResponse.DESCRIPTOR))
 async def predict(
     name: ModelName, body: PredictIn, request: Request, principal: Annotated[Principal, Depends(authenticate)]
 ) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import Response
 from google.protobuf import json_format
 from pydantic import AfterValidator, BaseModel, Field
@@ -14,8 +14,10 @@ from clipsift_common.errors import InvalidArgument, ResourceExhausted
 
 from ..auth import Principal, authenticate
 from ..csv_export import duplicates_csv, semantic_csv, wants_csv
+from .proto_models import reply_model
+from .schemas import ReplyRouter, alternatives
 
-router = APIRouter(prefix="/v1/text", tags=["text"])
+router = ReplyRouter(prefix="/v1/text", tags=["text"])
 
 
 def _encodable(value: str) -> str:
@@ -74,7 +76,7 @@ def _check_size(request: Request, texts: list[str]) -> None:
             )
 
 
-@router.post("/similarity")
+@router.post("/similarity", response_model=reply_model(text_pb2.SimilarityResponse.DESCRIPTOR))
 async def similarity(
     body: SimilarityIn, request: Request, principal: Annotated[Principal, Depends(authenticate)]
 ) -> dict[str, Any]:
@@ -93,7 +95,11 @@ async def similarity(
 CsvFormat = Annotated[Literal["json", "csv"] | None, Query(description="json or csv (or Accept: text/csv)")]
 
 
-@router.post("/duplicates", response_model=None)
+@router.post(
+    "/duplicates",
+    response_model=reply_model(text_pb2.FindDuplicatesResponse.DESCRIPTOR),
+    responses=alternatives("text/csv"),
+)
 async def duplicates(
     body: DuplicatesIn,
     request: Request,
@@ -115,7 +121,11 @@ async def duplicates(
     return duplicates_csv(result, "duplicates.csv") if wants_csv(request, format) else result
 
 
-@router.post("/semantic-duplicates", response_model=None)
+@router.post(
+    "/semantic-duplicates",
+    response_model=reply_model(text_pb2.FindSemanticDuplicatesResponse.DESCRIPTOR),
+    responses=alternatives("text/csv"),
+)
 async def semantic_duplicates(
     body: SemanticDuplicatesIn,
     request: Request,

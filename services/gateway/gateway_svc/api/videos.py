@@ -11,7 +11,7 @@ from pathlib import PurePosixPath
 from typing import Annotated, Any
 
 import grpc
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import Depends, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse
 
 from clipsift.video.v1 import video_pb2, video_pb2_grpc
@@ -21,10 +21,12 @@ from clipsift_common.errors import InvalidArgument, ResourceExhausted
 from ..auth import Principal, authenticate
 from ..submission import queue_job
 from ..uploads import check_declared_length, stream_to_blob
-from .clips import media_type, server_path
+from .clips import VIDEO_BODY, media_type, server_path
 from .jobs import completed_result
+from .params import MAX_INDEX, JobId, Plain, canonical_job_id, has_control_characters, plain_schema
+from .schemas import JobView, ReplyRouter, ServerPathsIn, alternatives, request_body
 
-router = APIRouter(tags=["videos"])
+router = ReplyRouter(tags=["videos"])
 ANALYSIS_KIND = "video_analysis"
 DEDUP_KIND = "video_dedup"
 VIDEO_SUFFIXES = frozenset(
@@ -52,11 +54,14 @@ async def _probe(request: Request, probe: video_pb2.ProbeRequest, name: str) -> 
     return info
 
 
-@router.post("/v1/videos/analyze", status_code=202)
+@router.post("/v1/videos/analyze", status_code=202, response_model=JobView, openapi_extra=VIDEO_BODY)
 async def analyze_video(
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
-    language: Annotated[str, Query(max_length=8, description="ISO 639-1 code; empty = detect")] = "",
+    language: Annotated[
+        Plain,
+        Query(max_length=8, description="ISO 639-1 code; empty = detect", json_schema_extra=plain_schema()),
+    ] = "",
 ) -> dict[str, Any]:
     """Start a video analysis job: scenes, a keyframe per scene (thumbnail, faces, perceptual
     hashes, dominant colours), the transcript and a summary (top keyframes + key sentences).
@@ -89,15 +94,21 @@ async def analyze_video(
         raise
 
 
-@router.get("/v1/jobs/{job_id}/keyframes/{index}")
+@router.get(
+    "/v1/jobs/{job_id}/keyframes/{index}", response_class=FileResponse, responses=alternatives("image/jpeg")
+)
 async def download_keyframe(
-    job_id: str, index: int, request: Request, principal: Annotated[Principal, Depends(authenticate)]
+    job_id: JobId,
+    index: Annotated[int, Path(ge=0, le=MAX_INDEX)],
+    request: Request,
+    principal: Annotated[Principal, Depends(authenticate)],
 ) -> FileResponse:
     """One keyframe thumbnail (JPEG) of a completed analysis job."""
     manifest = json.loads(await completed_result(request, job_id, principal.tenant_id, ANALYSIS_KIND))
     keyframe = next((k for k in manifest["keyframes"] if k["index"] == index), None)
     if keyframe is None:
         raise HTTPException(404, f"job {job_id} has no keyframe {index}")
+    job_id = canonical_job_id(job_id)
     path = request.app.state.blobs.local_path(f"jobs/{job_id}/{keyframe['file']}")
     return FileResponse(path, media_type="image/jpeg", filename=f"{job_id[:8]}-keyframe{index:03d}.jpg")
 
@@ -155,6 +166,8 @@ async def _server_paths(request: Request, limit: int) -> list[dict[str, str]]:
         raise InvalidArgument('send {"paths": ["/server/a.mp4", "/server/b.mp4"]} as the JSON body') from None
     if not isinstance(paths, list) or not all(isinstance(p, str) and p.startswith("/") for p in paths):
         raise InvalidArgument('"paths" must be a list of absolute paths on the server')
+    if any(has_control_characters(p) for p in paths):
+        raise InvalidArgument('"paths" must not contain control characters')
     if len(set(paths)) < 2:
         raise InvalidArgument("near-duplicates need at least 2 distinct videos")
     if len(paths) > limit:
@@ -162,7 +175,16 @@ async def _server_paths(request: Request, limit: int) -> list[dict[str, str]]:
     return [{"source_path": p, "name": p} for p in dict.fromkeys(paths)]
 
 
-@router.post("/v1/videos/duplicates", status_code=202)
+@router.post(
+    "/v1/videos/duplicates",
+    status_code=202,
+    response_model=JobView,
+    openapi_extra=request_body(
+        "A zip of video files, or a JSON body naming files on the server",
+        json=ServerPathsIn,
+        binary=("application/zip",),
+    ),
+)
 async def video_duplicates(
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],

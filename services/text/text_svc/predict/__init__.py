@@ -1,0 +1,1 @@
+"""Tenants' deployed text classifiers and gRPC PredictionService."""
