@@ -51,13 +51,16 @@ class JobProjector(Supervised):
         self.jobs = jobs
         self.durable = durable
         self.max_attempts = settings.event_max_attempts
+        self.ack_wait_seconds = settings.event_ack_wait_seconds
         self.check_seconds = settings.projector_check_seconds
         # Events parked by this process since it started.
         self.parked = 0
 
     async def run_once(self, stop: asyncio.Event) -> None:
         await ensure_dead_letter_stream(self.bus)
-        subscription = await self.bus.durable_consumer(self.durable, "jobs.>", ack_wait_seconds=30.0)
+        subscription = await self.bus.durable_consumer(
+            self.durable, "jobs.>", ack_wait_seconds=self.ack_wait_seconds
+        )
         self.mark_healthy()
         async with asyncio.TaskGroup() as group:
             watcher = group.create_task(self._watch_consumer())

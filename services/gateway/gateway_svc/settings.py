@@ -78,6 +78,9 @@ class GatewaySettings(ServiceSettings, NatsSettings, DatabaseSettings, BlobSetti
     restart_max_seconds: float = Field(default=30.0, gt=0)
     # Deliveries of one job event the projector tries before parking it on the dead-letter stream.
     event_max_attempts: int = Field(default=5, ge=1)
+    # Seconds before JetStream redelivers a job event the projector has not acked: also how long a
+    # delivery lost between the server and a pull request that timed out takes to come back.
+    event_ack_wait_seconds: float = Field(default=30.0, gt=0)
     # How often the projector checks that its durable consumer still exists.
     projector_check_seconds: float = Field(default=5.0, gt=0)
 

@@ -36,7 +36,10 @@ async def _job(platform, job_id: str, tenant: str = "acme") -> dict:
     return dict(response.json())
 
 
-@pytest.mark.gateway(worker=False, event_max_attempts=2)
+# Under load JetStream now and then loses a delivery to a pull request that timed out (it comes
+# back after the ack wait) or counts a redelivery as a first one: hence the short ack wait, and
+# "at least" its attempts.
+@pytest.mark.gateway(worker=False, event_max_attempts=2, event_ack_wait_seconds=3.0)
 async def test_a_poison_event_is_parked_after_its_attempts_and_the_next_one_applies(platform, eventually):
     job_id = await _queued_job(platform)
     projector = platform.app.state.projector
@@ -52,9 +55,9 @@ async def test_a_poison_event_is_parked_after_its_attempts_and_the_next_one_appl
     await eventually(parked, within=20, what="the poison event to be parked")
     [letter] = [d for d in await dead_letters(platform.bus) if d.consumer == "gateway-jobs"]
     assert letter.subject == f"jobs.dedup.progress.{job_id}"
-    assert letter.deliveries == 2
+    assert letter.deliveries >= 2
     assert letter.reason.startswith("DataError: ")
-    assert letter.reason.endswith("(after 2 deliveries)")
+    assert letter.reason.endswith(f"(after {letter.deliveries} deliveries)")
     assert letter.data == poison.SerializeToString()
     # Not the projector's health: the event was handled, by parking it.
     assert projector.healthy
