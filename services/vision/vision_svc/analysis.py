@@ -6,27 +6,45 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Collection
 from dataclasses import dataclass
+from enum import IntEnum
+from typing import TypeVar
 
 import cv2
 import numpy as np
 
-from clipsift.vision.v1 import analysis_pb2, vision_pb2
+from clipsift.vision.v1 import vision_pb2  # the wire's Image is what decode_input reads
 from clipsift_common.errors import InvalidArgument
 
-from .colours import dominant_colours
+from .colours import Colour, dominant_colours
 from .decode import DecodedImage, DecodeLimits, Frame, decode_input
 from .duplicates import Signature
 from .embedding import preprocess
-from .faces import DetectionInput, prepare
-from .hashing import hashes_of
+from .faces import DetectionInput, Face, prepare
+from .hashing import HashSet, hashes_of
 from .models import VisionModels
-from .objects import ObjectInput
-from .ocr import OcrInput
-from .quality import QualityThresholds, measure
+from .objects import DetectedObject, ObjectInput
+from .ocr import OcrInput, TextLine
+from .quality import Quality, QualityThresholds, measure
 from .settings import VisionSettings
 
-Feature = analysis_pb2.Feature
-ALL_FEATURES = tuple(value for value in Feature.values() if value != Feature.FEATURE_UNSPECIFIED)
+
+class Feature(IntEnum):
+    """What ``analyze`` can compute; the values are those of the wire's ``clipsift.vision.v1.Feature``."""
+
+    OBJECTS = 1
+    TEXT = 2
+    COLOURS = 3
+    QUALITY = 4
+    FACES = 5
+    HASHES = 6
+    EMBEDDING = 7
+
+
+ALL_FEATURES = tuple(Feature)
+# Pixel statistics: computed together in one worker thread.
+_STATISTICS = frozenset({Feature.COLOURS, Feature.QUALITY, Feature.HASHES})
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -34,6 +52,32 @@ class Confidences:
     objects: float
     text: float
     faces: float
+
+
+@dataclass(frozen=True)
+class ImageAnalysis:
+    """One image's asked-for features; the ones not asked for are empty (or None)."""
+
+    width: int  # size as sent, after EXIF orientation
+    height: int
+    analyzed_width: int
+    analyzed_height: int
+    format: str
+    objects: tuple[DetectedObject, ...] = ()
+    text_lines: tuple[TextLine, ...] = ()
+    text: str = ""  # the lines joined by newlines
+    colours: tuple[Colour, ...] = ()
+    quality: Quality | None = None
+    faces: tuple[Face, ...] = ()  # in pixels of the original image
+    hashes: HashSet | None = None
+    embedding: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Statistics:
+    colours: tuple[Colour, ...] = ()
+    quality: Quality | None = None
+    hashes: HashSet | None = None
 
 
 def _resized(pixels: Frame, max_side: int) -> tuple[Frame, float]:
@@ -106,106 +150,84 @@ class ImageAnalyzer:
         return embedding
 
     async def analyze(
-        self, image: DecodedImage, features: Collection[int], confidences: Confidences
-    ) -> analysis_pb2.ImageAnalysis:
+        self, image: DecodedImage, features: Collection[Feature], confidences: Confidences
+    ) -> ImageAnalysis:
         pixels = image.pixels
         height, width = pixels.shape[:2]
         scale = image.width / width  # analysis pixels -> original pixels
-        result = analysis_pb2.ImageAnalysis(
+        objects: Awaitable[tuple[DetectedObject, ...]] = (
+            self._objects(pixels, scale, confidences.objects) if Feature.OBJECTS in features else _skipped(())
+        )
+        text_lines: Awaitable[tuple[TextLine, ...]] = (
+            self._text(pixels, scale, confidences.text) if Feature.TEXT in features else _skipped(())
+        )
+        faces: Awaitable[tuple[Face, ...]] = (
+            self._faces(pixels, scale, confidences.faces) if Feature.FACES in features else _skipped(())
+        )
+        embedding: Awaitable[tuple[float, ...]] = (
+            self._embedding_of(pixels) if Feature.EMBEDDING in features else _skipped(())
+        )
+        statistics: Awaitable[_Statistics] = (
+            asyncio.to_thread(self._statistics, image, features)
+            if not _STATISTICS.isdisjoint(features)
+            else _skipped(_Statistics())
+        )
+        found = await asyncio.gather(objects, text_lines, faces, embedding, statistics)
+        lines, stats = found[1], found[4]
+        return ImageAnalysis(
             width=image.width,
             height=image.height,
             analyzed_width=width,
             analyzed_height=height,
             format=image.format,
+            objects=found[0],
+            text_lines=lines,
+            text="\n".join(line.text for line in lines),
+            colours=stats.colours,
+            quality=stats.quality,
+            faces=found[2],
+            hashes=stats.hashes,
+            embedding=found[3],
         )
-        tasks: list[Awaitable[None]] = []
-        if Feature.FEATURE_OBJECTS in features:
-            tasks.append(self._objects(pixels, scale, confidences.objects, result))
-        if Feature.FEATURE_TEXT in features:
-            tasks.append(self._text(pixels, scale, confidences.text, result))
-        if Feature.FEATURE_FACES in features:
-            tasks.append(self._faces(pixels, scale, confidences.faces, result))
-        if Feature.FEATURE_EMBEDDING in features:
-            tasks.append(self._embed_into(pixels, result))
-        if (
-            Feature.FEATURE_COLOURS in features
-            or Feature.FEATURE_QUALITY in features
-            or (Feature.FEATURE_HASHES in features)
-        ):
-            tasks.append(asyncio.to_thread(self._statistics, image, features, result))
-        await asyncio.gather(*tasks)
-        return result
 
-    async def _objects(
-        self, pixels: Frame, scale: float, threshold: float, out: analysis_pb2.ImageAnalysis
-    ) -> None:
+    async def _objects(self, pixels: Frame, scale: float, threshold: float) -> tuple[DetectedObject, ...]:
         small, factor = await asyncio.to_thread(_resized, pixels, self.settings.objects_max_side)
         found = await self.models.object_batcher.submit(ObjectInput(small, factor * scale, threshold))
-        out.objects.extend(
-            analysis_pb2.DetectedObject(
-                label=o.label,
-                confidence=o.confidence,
-                box=vision_pb2.Box(x=o.x, y=o.y, width=o.width, height=o.height),
-            )
-            for o in found
-        )
+        return tuple(found)
 
-    async def _text(
-        self, pixels: Frame, scale: float, threshold: float, out: analysis_pb2.ImageAnalysis
-    ) -> None:
-        lines = await self.models.ocr_batcher.submit(OcrInput(pixels, scale, threshold))
-        out.text_lines.extend(
-            analysis_pb2.TextLine(
-                text=line.text,
-                confidence=line.confidence,
-                polygon=[analysis_pb2.Point(x=x, y=y) for x, y in line.polygon],
-            )
-            for line in lines
-        )
-        out.text = "\n".join(line.text for line in lines)
+    async def _text(self, pixels: Frame, scale: float, threshold: float) -> tuple[TextLine, ...]:
+        return tuple(await self.models.ocr_batcher.submit(OcrInput(pixels, scale, threshold)))
 
-    async def _faces(
-        self, pixels: Frame, scale: float, threshold: float, out: analysis_pb2.ImageAnalysis
-    ) -> None:
+    async def _faces(self, pixels: Frame, scale: float, threshold: float) -> tuple[Face, ...]:
+        """Faces in pixels of the original image (the detector reports analysis pixels)."""
         prepared = await asyncio.to_thread(prepare, pixels)
         faces = await self.models.face_batcher.submit(DetectionInput(prepared, threshold))
-        out.faces.extend(
-            vision_pb2.Face(
-                box=vision_pb2.Box(
-                    x=f.x * scale, y=f.y * scale, width=f.width * scale, height=f.height * scale
-                ),
+        return tuple(
+            Face(
+                x=f.x * scale,
+                y=f.y * scale,
+                width=f.width * scale,
+                height=f.height * scale,
                 confidence=f.confidence,
             )
             for f in faces
         )
 
-    async def _embed_into(self, pixels: Frame, out: analysis_pb2.ImageAnalysis) -> None:
-        out.embedding.extend((await self._embedding(pixels)).tolist())
+    async def _embedding_of(self, pixels: Frame) -> tuple[float, ...]:
+        return tuple((await self._embedding(pixels)).tolist())
 
-    def _statistics(
-        self, image: DecodedImage, features: Collection[int], out: analysis_pb2.ImageAnalysis
-    ) -> None:
-        if Feature.FEATURE_COLOURS in features:
-            out.colours.extend(
-                analysis_pb2.Colour(hex=c.hex, r=c.r, g=c.g, b=c.b, fraction=c.fraction)
-                for c in dominant_colours(image.pixels, self.settings.colours)
-            )
-        if Feature.FEATURE_QUALITY in features:
-            q = measure(image.pixels, image.width, image.height, self.quality_thresholds)
-            out.quality.CopyFrom(
-                analysis_pb2.Quality(
-                    sharpness=q.sharpness,
-                    brightness=q.brightness,
-                    contrast=q.contrast,
-                    underexposed_fraction=q.underexposed_fraction,
-                    overexposed_fraction=q.overexposed_fraction,
-                    noise_sigma=q.noise_sigma,
-                    megapixels=q.megapixels,
-                    blurry=q.blurry,
-                    exposure=q.exposure,
-                    noisy=q.noisy,
-                    low_resolution=q.low_resolution,
-                )
-            )
-        if Feature.FEATURE_HASHES in features:
-            out.hashes.CopyFrom(analysis_pb2.ImageHashes(**hashes_of(image.pixels).original.hex()))
+    def _statistics(self, image: DecodedImage, features: Collection[Feature]) -> _Statistics:
+        return _Statistics(
+            colours=tuple(dominant_colours(image.pixels, self.settings.colours))
+            if Feature.COLOURS in features
+            else (),
+            quality=measure(image.pixels, image.width, image.height, self.quality_thresholds)
+            if Feature.QUALITY in features
+            else None,
+            hashes=hashes_of(image.pixels).original if Feature.HASHES in features else None,
+        )
+
+
+async def _skipped(value: T) -> T:
+    """The result of a feature that was not asked for."""
+    return value
