@@ -114,6 +114,13 @@ def env_names(deployment: Manifest) -> dict[str, Any]:
     return {entry["name"]: entry for entry in container(deployment).get("env", [])}
 
 
+@pytest.fixture(params=tuple(CHART_VALUE_SETS))
+def value_set(request: pytest.FixtureRequest) -> str:
+    """Each chart value set in turn (a module-level list cannot be shared: see ``k8s``)."""
+    name: str = request.param
+    return name
+
+
 @pytest.fixture(scope="session")
 def helm() -> str:
     return tool("helm")
