@@ -99,8 +99,8 @@ async def test_multilingual_transcripts_carry_the_detected_language(
 
 
 # German as espeak-ng speaks it: Whisper base is unsure of the first 30 s (measured: yi 0.27 /
-# cy 0.27 / de 0.16; on some runs de comes first, still under 0.5), the next windows clearly German
-# (de 0.93, 0.91).
+# cy 0.27 / de 0.16; on other runs, threads and loads de comes first at 0.2-0.54, yi second), the
+# next windows clearly German (de 0.93, 0.91).
 GERMAN_TALK = (
     "Im Herbst 2016 übernahm Katrin Vogel die kleine Molkerei ihres Vaters im Allgäu. Die Supermärkte "
     "zahlten nur noch achtundzwanzig Cent pro Liter, und jeden Monat fehlten ihr dreitausend Euro. Sie "
@@ -126,7 +126,8 @@ def test_language_is_decided_over_several_windows_not_the_first_alone(multilingu
     first_window = first_speech(audio, 30.0)
     _, _, alone = multilingual_model.whisper.detect_language(audio=first_window)
     first_german = dict(alone)["de"]
-    assert alone[0][1] < 0.5, alone[:3]  # one window is unsure: the reason for listening to more
+    # One window is not sure enough to stop at (the reason for listening to more).
+    assert alone[0][1] < AudioSettings().language_confident_probability, alone[:3]
     guess = multilingual_model.detect_language(audio)
     assert guess.language == "de", guess
     assert guess.probability > max(0.6, first_german), (guess, alone[:3])
