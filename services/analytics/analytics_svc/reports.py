@@ -7,7 +7,10 @@ import io
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from html import escape
+from importlib import resources
+from string import Template
 from typing import Any
 
 from clipsift_common.errors import InvalidArgument
@@ -131,12 +134,45 @@ def _table(columns: list[str], rows: list[dict[str, Any]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body or '<tr><td>none</td></tr>'}</tbody></table>"
 
 
-def render_html(data: ReportData, generated_at: datetime) -> bytes:
+_TENANT_COLUMNS = ["tenant_id", "jobs_completed", "jobs_failed", "media_minutes", "documents", "clips"]
+_LATENCY_COLUMNS = ["job_kind", "step", "samples", "p50_seconds", "p90_seconds", "p99_seconds", "max_seconds"]
+_FAILURE_COLUMNS = ["job_kind", "reason", "jobs", "last_seen", "example_job_id"]
+
+
+@dataclass(frozen=True)
+class HtmlReport:
+    """What the HTML report shows, before it is escaped into the page template."""
+
+    window: AnalyticsRange
+    generated_at: datetime
+    scope: str  # "tenant t1" or "all tenants"
+    kind: str  # ", job kind video" or ""
+    totals: dict[str, Any]  # headline figure name -> value
+    charts: list[str]  # SVG markup
+    per_tenant: list[dict[str, Any]]
+    throughput: list[dict[str, Any]]
+    latency: list[dict[str, Any]]
+    failures: list[dict[str, Any]]
+
+
+def html_report(data: ReportData, generated_at: datetime) -> HtmlReport:
     window = data.window
-    starts = bucket_starts(window)
-    label = _LABELS[window.bucket]
-    usage = data.usage
-    totals = {
+    return HtmlReport(
+        window=window,
+        generated_at=generated_at,
+        scope=f"tenant {window.tenant_id}" if window.tenant_id else "all tenants",
+        kind=f", job kind {window.job_kind}" if window.job_kind else "",
+        totals=_totals(data.usage),
+        charts=_charts(window, data.usage, data.latency),
+        per_tenant=_per_tenant(data.usage),
+        throughput=data.throughput,
+        latency=data.latency,
+        failures=data.failures,
+    )
+
+
+def _totals(usage: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
         "jobs finished": sum(r["jobs_finished"] for r in usage),
         "completed": sum(r["jobs_completed"] for r in usage),
         "failed": sum(r["jobs_failed"] for r in usage),
@@ -144,6 +180,10 @@ def render_html(data: ReportData, generated_at: datetime) -> bytes:
         "documents scanned": sum(r["documents"] for r in usage),
         "clips produced": sum(r["clips"] for r in usage),
     }
+
+
+def _per_tenant(usage: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Usage summed per tenant, in order of each tenant's first row."""
     per_tenant: dict[str, dict[str, Any]] = {}
     for row in usage:
         entry = per_tenant.setdefault(
@@ -159,11 +199,17 @@ def render_html(data: ReportData, generated_at: datetime) -> bytes:
         )
         entry["jobs_completed"] += row["jobs_completed"]
         entry["jobs_failed"] += row["jobs_failed"]
+        # Rounded at every row, unlike the totals: kept so the report reads as it always has.
         entry["media_minutes"] = round(entry["media_minutes"] + row["media_seconds"] / 60, 2)
         entry["documents"] += row["documents"]
         entry["clips"] += row["clips"]
-    steps = data.latency
-    charts = [
+    return list(per_tenant.values())
+
+
+def _charts(window: AnalyticsRange, usage: list[dict[str, Any]], steps: list[dict[str, Any]]) -> list[str]:
+    starts = bucket_starts(window)
+    label = _LABELS[window.bucket]
+    return [
         time_series_bars(
             f"Jobs finished per {window.bucket}",
             starts,
@@ -198,41 +244,35 @@ def render_html(data: ReportData, generated_at: datetime) -> bytes:
             "seconds",
         ),
     ]
-    scope = f"tenant {window.tenant_id}" if window.tenant_id else "all tenants"
-    kind = f", job kind {window.job_kind}" if window.job_kind else ""
-    summary = "".join(
-        f"<div class='figure'><b>{escape(_cell(v))}</b><br>{escape(k)}</div>" for k, v in totals.items()
+
+
+@cache
+def _page_template() -> Template:
+    return Template(
+        resources.files("analytics_svc").joinpath("templates/report.html").read_text(encoding="utf-8")
     )
-    tenant_table = _table(
-        ["tenant_id", "jobs_completed", "jobs_failed", "media_minutes", "documents", "clips"],
-        list(per_tenant.values()),
+
+
+def render_html(data: ReportData, generated_at: datetime) -> bytes:
+    report = html_report(data, generated_at)
+    window = report.window
+    page = _page_template().substitute(
+        scope=escape(report.scope),
+        kind=escape(report.kind),
+        since=escape(_cell(window.since)),
+        until=escape(_cell(window.until)),
+        bucket=escape(window.bucket),
+        generated_at=escape(_cell(report.generated_at)),
+        summary="".join(
+            f"<div class='figure'><b>{escape(_cell(v))}</b><br>{escape(k)}</div>"
+            for k, v in report.totals.items()
+        ),
+        charts="".join(report.charts),
+        tenant_table=_table(_TENANT_COLUMNS, report.per_tenant),
+        throughput_table=_table(CSV_COLUMNS["throughput"], report.throughput),
+        latency_table=_table(_LATENCY_COLUMNS, report.latency),
+        failures_table=_table(_FAILURE_COLUMNS, report.failures),
     )
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>clipsift usage report: {escape(scope)}</title>
-<style>
-body {{ font-family: sans-serif; margin: 2em; color: #222; }}
-table {{ border-collapse: collapse; margin: 0.5em 0 1.5em; }}
-th, td {{ border: 1px solid #ccc; padding: 3px 8px; text-align: left; font-size: 13px; }}
-.figure {{ display: inline-block; margin: 0 1.5em 1em 0; }}
-.figure b {{ font-size: 1.6em; }}
-svg {{ display: block; margin-bottom: 1.5em; }}
-</style></head><body>
-<h1>clipsift usage report: {escape(scope)}{escape(kind)}</h1>
-<p>Period {escape(_cell(window.since))} to {escape(_cell(window.until))} (UTC), buckets of one
-{escape(window.bucket)}; generated {escape(_cell(generated_at))}. Jobs count in the bucket in which they
-finished.</p>
-<div>{summary}</div>
-{"".join(charts)}
-<h2>Usage per tenant</h2>
-{tenant_table}
-<h2>Throughput per {escape(window.bucket)}</h2>
-{_table(CSV_COLUMNS["throughput"], data.throughput)}
-<h2>Latency per step (seconds)</h2>
-{_table(["job_kind", "step", "samples", "p50_seconds", "p90_seconds", "p99_seconds", "max_seconds"], steps)}
-<h2>Failures by reason</h2>
-{_table(["job_kind", "reason", "jobs", "last_seen", "example_job_id"], data.failures)}
-</body></html>
-"""
     return page.encode()
 
 
