@@ -32,6 +32,7 @@ from .api import (
     tickets,
     videos,
 )
+from .api.deps import Downstream
 from .api.schemas import ERROR_RESPONSES
 from .dead_jobs import DeadJobSweeper
 from .dispatch import Dispatcher
@@ -83,6 +84,14 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         state.video = _client(settings, settings.video_target)
         state.vision = _client(settings, settings.vision_target)
         state.training = _client(settings, settings.training_target)
+        # The stubs routes call (api/deps.py), built once over these clients.
+        state.downstream = Downstream.over(
+            text=state.text,
+            vision=state.vision,
+            video=state.video,
+            analytics=state.analytics,
+            training=state.training,
+        )
         state.dispatcher = Dispatcher(
             pool, bus, settings.dispatch_max_in_flight_per_tenant, settings.dispatch_poll_seconds
         )

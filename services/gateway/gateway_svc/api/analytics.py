@@ -10,12 +10,13 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, HTTPException, Path, Query, Request, Response
-from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from clipsift.analytics.v1 import analytics_pb2, analytics_pb2_grpc
+from clipsift.analytics.v1 import analytics_pb2
 
 from ..auth import Principal, authenticate
+from .bodies import as_dict
+from .deps import AnalyticsService
 from .params import OptionalPlain, Plain, plain_schema
 from .proto_models import reply_model
 from .schemas import ReplyRouter, alternatives
@@ -158,16 +159,10 @@ def as_json(message: Message) -> dict[str, Any]:
     return result
 
 
-async def _call(request: Request, method: str, message: Any) -> Any:
-    client = request.app.state.analytics
-    stub = analytics_pb2_grpc.AnalyticsServiceStub(client.channel)
-    return await client.call(getattr(stub, method), message)
-
-
 @router.get("/summary", response_model=SummaryReply)
 async def summary(
-    request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
+    analytics: AnalyticsService,
     since: Since = None,
     until: Until = None,
     kind: Kind = None,
@@ -180,10 +175,7 @@ async def summary(
     )
     _set_time(query, "since", since)
     _set_time(query, "until", until)
-    reply = await _call(request, "Summary", query)
-    result = json_format.MessageToDict(
-        reply, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
-    )
+    result = as_dict(await analytics.call(analytics.stub.Summary, query))
     # uint64 fields arrive as strings in proto3 JSON; the REST API speaks numbers.
     for row in result["rows"]:
         row["jobs"], row["events"] = int(row["jobs"]), int(row["events"])
@@ -192,38 +184,39 @@ async def summary(
 
 
 @router.get("/usage", response_model=reply_model(analytics_pb2.UsageResponse.DESCRIPTOR, style="rest"))
-async def usage(request: Request, query: Range) -> dict[str, Any]:
+async def usage(query: Range, analytics: AnalyticsService) -> dict[str, Any]:
     """Per tenant and bucket: jobs finished, completed and failed, media seconds processed,
     documents scanned and clips produced (jobs count in the bucket in which they finished)."""
-    return as_json(await _call(request, "Usage", query))
+    return as_json(await analytics.call(analytics.stub.Usage, query))
 
 
 @router.get(
     "/throughput", response_model=reply_model(analytics_pb2.ThroughputResponse.DESCRIPTOR, style="rest")
 )
-async def throughput(request: Request, query: Range) -> dict[str, Any]:
+async def throughput(query: Range, analytics: AnalyticsService) -> dict[str, Any]:
     """Per bucket and job kind: jobs completed and failed, and jobs, media seconds and documents per hour."""
-    return as_json(await _call(request, "Throughput", query))
+    return as_json(await analytics.call(analytics.stub.Throughput, query))
 
 
 @router.get("/latency", response_model=reply_model(analytics_pb2.LatencyResponse.DESCRIPTOR, style="rest"))
-async def latency(request: Request, query: Range) -> dict[str, Any]:
+async def latency(query: Range, analytics: AnalyticsService) -> dict[str, Any]:
     """Per bucket, job kind and step: p50/p90/p99, mean and max seconds; steps 'queue' and 'total'
     time completed jobs from creation to pick-up and to completion."""
-    return as_json(await _call(request, "Latency", query))
+    return as_json(await analytics.call(analytics.stub.Latency, query))
 
 
 @router.get("/failures", response_model=reply_model(analytics_pb2.FailuresResponse.DESCRIPTOR, style="rest"))
 async def failures(
-    request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
+    analytics: AnalyticsService,
     since: Since = None,
     until: Until = None,
     kind: Kind = None,
     tenant: Tenant = None,
 ) -> dict[str, Any]:
     """Failed jobs grouped by kind and reason (numbers and quoted values masked), most frequent first."""
-    return as_json(await _call(request, "Failures", _range(principal, tenant, since, until, "all", kind)))
+    query = _range(principal, tenant, since, until, "all", kind)
+    return as_json(await analytics.call(analytics.stub.Failures, query))
 
 
 def _download(report: analytics_pb2.RenderedReport) -> Response:
@@ -236,8 +229,8 @@ def _download(report: analytics_pb2.RenderedReport) -> Response:
 
 @router.get("/report", response_class=Response, responses=_REPORT_MEDIA)
 async def report(
-    request: Request,
     query: Range,
+    analytics: AnalyticsService,
     format: Annotated[
         Literal["csv", "html"], Query(description="csv: one dataset; html: every dataset with charts")
     ],
@@ -248,21 +241,21 @@ async def report(
 ) -> Response:
     """A report rendered now, as a download."""
     rendered = analytics_pb2.RenderReportRequest(range=query, format=format, dataset=dataset or "")
-    return _download(await _call(request, "RenderReport", rendered))
+    return _download(await analytics.call(analytics.stub.RenderReport, rendered))
 
 
 @router.get("/reports", response_model=ListedReports)
 async def reports(
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
+    analytics: AnalyticsService,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     tenant: Tenant = None,
 ) -> dict[str, Any]:
     """Scheduled reports stored for the caller's tenant, newest first (admins: tenant=* for all,
     the all-tenant reports included, which carry an empty tenant_id)."""
     query = analytics_pb2.ListReportsRequest(tenant_id=scope(principal, tenant), limit=limit)
-    reply = await _call(request, "ListReports", query)
-    listed = as_json(reply)
+    listed = as_json(await analytics.call(analytics.stub.ListReports, query))
     for item in listed["reports"]:
         item["url"] = str(request.url_for("download_report", report_id=item["id"]))
     return listed
@@ -270,12 +263,12 @@ async def reports(
 
 @router.get("/reports/{report_id}", response_class=Response, name="download_report", responses=_REPORT_MEDIA)
 async def download_report(
-    request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
+    analytics: AnalyticsService,
     report_id: Annotated[Plain, Path(max_length=128, json_schema_extra=plain_schema())],
 ) -> Response:
     """One stored report; another tenant's report is a 404 (admins may fetch any)."""
     query = analytics_pb2.GetReportRequest(
         tenant_id="" if principal.is_admin else principal.tenant_id, id=report_id
     )
-    return _download(await _call(request, "GetReport", query))
+    return _download(await analytics.call(analytics.stub.GetReport, query))

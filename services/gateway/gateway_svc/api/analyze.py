@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from pydantic import BaseModel, Field
 
-from clipsift.text.v1 import analysis_pb2, analysis_pb2_grpc
+from clipsift.text.v1 import analysis_pb2
 
 from ..auth import Principal, authenticate
+from .bodies import Text, as_dict, check_size
+from .deps import AnalysisService, Settings
 from .proto_models import reply_model
 from .schemas import ReplyRouter
-from .text import Text, _as_dict, _check_size
 
 router = ReplyRouter(prefix="/v1/text", tags=["text"])
 
@@ -28,16 +29,17 @@ class AnalyzeIn(BaseModel):
 
 @router.post("/analyze", response_model=reply_model(analysis_pb2.AnalyzeResponse.DESCRIPTOR))
 async def analyze(
-    body: AnalyzeIn, request: Request, principal: Annotated[Principal, Depends(authenticate)]
+    body: AnalyzeIn,
+    principal: Annotated[Principal, Depends(authenticate)],
+    analysis: AnalysisService,
+    settings: Settings,
 ) -> dict[str, Any]:
     """Detected language with candidates, VADER sentiment (English-only), YAKE keywords (lower score
     is more relevant), readability scores, and named entities with character offsets (Unicode code
     points, end exclusive); entities only for English text, see ``entities_supported``."""
-    _check_size(request, [body.text])
-    # The analysis service lives in the text service's process, behind the same channel.
-    client = request.app.state.text
-    reply = await client.call(
-        analysis_pb2_grpc.TextAnalysisServiceStub(client.channel).Analyze,
+    check_size(settings, [body.text])
+    reply = await analysis.call(
+        analysis.stub.Analyze,
         analysis_pb2.AnalyzeRequest(text=body.text, language=body.language or ""),
     )
-    return _as_dict(reply)
+    return as_dict(reply)

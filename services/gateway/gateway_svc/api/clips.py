@@ -11,13 +11,14 @@ from fastapi import Depends, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from clipsift.video.v1 import video_pb2, video_pb2_grpc
+from clipsift.video.v1 import video_pb2
 from clipsift_common.contracts import MAX_PROMPT_CHARS, AspectRatio, ClipOptions, parse_range
 from clipsift_common.errors import InvalidArgument, ResourceExhausted
 
 from ..auth import Principal, authenticate
 from ..submission import queue_job
 from ..uploads import check_declared_length, stream_to_blob
+from .deps import Blobs, Jobs, VideoService
 from .jobs import completed_result
 from .params import MAX_INDEX, JobId, canonical_job_id, has_control_characters
 from .schemas import JobView, ReplyRouter, ServerPathIn, alternatives, request_body
@@ -69,6 +70,7 @@ class ClipManifest(_Open):
 async def submit_clips(
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
+    video: VideoService,
     count: Annotated[int, Query(ge=1, le=50)] = 3,
     min_seconds: Annotated[float, Query(ge=3, le=600)] = 15.0,
     max_seconds: Annotated[float, Query(ge=3, le=600)] = 60.0,
@@ -131,8 +133,7 @@ async def submit_clips(
             await stream_to_blob(request, blobs, key, settings.max_video_upload_bytes, "video")
             source = {"source_key": key}
             probe = video_pb2.ProbeRequest(blob_key=key, require_audio=True)
-        video = state.video
-        info = await video.call(video_pb2_grpc.VideoServiceStub(video.channel).Probe, probe)
+        info = await video.call(video.stub.Probe, probe)
         if info.duration > settings.max_video_seconds:
             raise ResourceExhausted(
                 f"the video lasts {info.duration:.0f}s; the limit is {settings.max_video_seconds:.0f}s"
@@ -187,16 +188,16 @@ async def server_path(request: Request) -> str:
     return path
 
 
-async def _manifest(request: Request, job_id: str, tenant_id: str) -> dict[str, Any]:
-    return dict(json.loads(await completed_result(request, job_id, tenant_id, "clip")))
+async def _manifest(jobs: Jobs, blobs: Blobs, job_id: str, tenant_id: str) -> dict[str, Any]:
+    return dict(json.loads(await completed_result(jobs, blobs, job_id, tenant_id, "clip")))
 
 
 @router.get("/v1/jobs/{job_id}/clips", response_model=ClipManifest)
 async def list_clips(
-    job_id: JobId, request: Request, principal: Annotated[Principal, Depends(authenticate)]
+    job_id: JobId, principal: Annotated[Principal, Depends(authenticate)], jobs: Jobs, blobs: Blobs
 ) -> dict[str, Any]:
     """The job's clips, best first: score with every component, transcript, title, file URLs."""
-    manifest = await _manifest(request, job_id, principal.tenant_id)
+    manifest = await _manifest(jobs, blobs, job_id, principal.tenant_id)
     job_id = canonical_job_id(job_id)
     for clip in manifest["clips"]:
         clip["urls"] = {name: f"/v1/jobs/{job_id}/clips/{clip['index']}/{name}" for name in clip.pop("files")}
@@ -213,16 +214,17 @@ async def download_clip_file(
     job_id: JobId,
     index: Annotated[int, Path(ge=0, le=MAX_INDEX)],
     name: Annotated[str, Path(max_length=32, description=", ".join(CLIP_FILES))],
-    request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
+    jobs: Jobs,
+    blobs: Blobs,
 ) -> FileResponse:
     """One file of one clip: clip.mp4, clip.srt, clip.vtt or thumbnail.jpg."""
     if name not in CLIP_FILES:
         raise HTTPException(404, f"no clip file named {name!r}; choose one of {', '.join(CLIP_FILES)}")
-    manifest = await _manifest(request, job_id, principal.tenant_id)
+    manifest = await _manifest(jobs, blobs, job_id, principal.tenant_id)
     clip = next((c for c in manifest["clips"] if c["index"] == index), None)
     if clip is None:
         raise HTTPException(404, f"job {job_id} has no clip {index}")
     job_id = canonical_job_id(job_id)
-    path = request.app.state.blobs.local_path(f"jobs/{job_id}/{clip['files'][name]}")
+    path = blobs.local_path(f"jobs/{job_id}/{clip['files'][name]}")
     return FileResponse(path, media_type=CLIP_FILES[name], filename=f"{job_id[:8]}-clip{index}-{name}")

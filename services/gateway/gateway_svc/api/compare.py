@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Query
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from clipsift.text.v1 import text_pb2, text_pb2_grpc
+from clipsift.text.v1 import text_pb2
 
 from ..auth import Principal, authenticate
+from .bodies import Text, as_dict, check_size
+from .deps import Settings, TextService
 from .proto_models import reply_model
 from .schemas import ReplyRouter, alternatives
-from .text import Text, _as_dict, _check_size
 
 router = ReplyRouter(prefix="/v1/text", tags=["text"])
 
@@ -38,20 +39,20 @@ class CompareIn(BaseModel):
 )
 async def compare(
     body: CompareIn,
-    request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
+    text: TextService,
+    settings: Settings,
     format: Annotated[Literal["json", "html"], Query(description="json, or html for the report")] = "json",
 ) -> dict[str, Any] | HTMLResponse:
     """Shared passages with character offsets (Unicode code points, end exclusive) into both
     original texts, the share of each text they cover, and the exact Jaccard of the pair."""
-    _check_size(request, [body.a, body.b])
-    client = request.app.state.text
-    reply = await client.call(
-        text_pb2_grpc.TextServiceStub(client.channel).Compare,
+    check_size(settings, [body.a, body.b])
+    reply = await text.call(
+        text.stub.Compare,
         text_pb2.CompareRequest(a=body.a, b=body.b, min_words=body.min_words or 0, html=format == "html"),
     )
     if format == "html":
         return HTMLResponse(reply.html)
-    result = _as_dict(reply)
+    result = as_dict(reply)
     del result["html"]  # only asked for with format=html
     return result

@@ -7,21 +7,17 @@ from typing import Annotated, Any, Literal, get_args
 from fastapi import Depends, File, HTTPException, Path, Query, Request, UploadFile
 from pydantic import BaseModel, Field
 
-from clipsift.vision.v1 import (
-    analysis_pb2,
-    analysis_pb2_grpc,
-    duplicates_pb2,
-    duplicates_pb2_grpc,
-    vision_pb2,
-)
+from clipsift.vision.v1 import analysis_pb2, duplicates_pb2, vision_pb2
 from clipsift_common.errors import InvalidArgument, ResourceExhausted
 
 from ..auth import Principal, authenticate
+from ..settings import GatewaySettings
 from ..uploads import check_declared_length
+from .bodies import as_dict
+from .deps import ImageAnalysisService, ImageDuplicatesService, Settings
 from .params import Plain, plain_schema
 from .proto_models import Reply, reply_model
 from .schemas import ReplyRouter
-from .text import _as_dict
 
 router = ReplyRouter(prefix="/v1/images", tags=["images"])
 
@@ -56,9 +52,8 @@ class RemovedImage(Reply):
 Files = Annotated[list[UploadFile], File(description="Image files (JPEG, PNG, WebP, GIF, BMP, TIFF)")]
 
 
-async def _read(request: Request, files: list[UploadFile]) -> list[tuple[str, bytes]]:
+async def _read(settings: GatewaySettings, files: list[UploadFile]) -> list[tuple[str, bytes]]:
     """(file name, bytes) of every upload, within the gateway's count and size limits."""
-    settings = request.app.state.settings
     if not files:
         raise InvalidArgument("no files: send the images as multipart form fields named 'files'")
     if len(files) > settings.max_image_files:
@@ -100,6 +95,8 @@ UseEmbeddings = Annotated[bool | None, Query(description="false: hashes only (fa
 async def analyze_images(
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
+    analysis: ImageAnalysisService,
+    settings: Settings,
     files: Files,
     features: Annotated[
         str | None, Query(description=f"Comma-separated subset of {', '.join(FEATURES)} (default: all)")
@@ -110,25 +107,24 @@ async def analyze_images(
     perceptual hashes and an embedding of each uploaded image. Boxes are in pixels of the image as
     uploaded. 400 for a file that is not an image (or is truncated, or a decompression bomb), 413
     over the size limits."""
-    check_declared_length(request, request.app.state.settings.max_image_request_bytes)
+    check_declared_length(request, settings.max_image_request_bytes)
     wanted = []
     for name in (features or "").split(","):
         if name.strip():
             if name.strip() not in FEATURES:
                 raise InvalidArgument(f"unknown feature {name.strip()!r}; choose from {', '.join(FEATURES)}")
             wanted.append(FEATURES[name.strip()])
-    uploads = await _read(request, files)
-    client = request.app.state.vision
-    reply = await client.call(
-        analysis_pb2_grpc.ImageAnalysisServiceStub(client.channel).AnalyzeImage,
+    uploads = await _read(settings, files)
+    reply = await analysis.call(
+        analysis.stub.AnalyzeImage,
         analysis_pb2.AnalyzeImageRequest(
             images=[vision_pb2.Image(encoded=data) for _, data in uploads],
             features=wanted,
             min_confidence=min_confidence or 0.0,
         ),
-        timeout=max(client.deadline_seconds, 5.0 * len(uploads)),
+        timeout=max(analysis.deadline_seconds, 5.0 * len(uploads)),
     )
-    result = _as_dict(reply)
+    result = as_dict(reply)
     for (name, _), image in zip(uploads, result["images"], strict=True):
         image["file"] = name
     result["features"] = [name for name, value in FEATURES.items() if value in reply.features]
@@ -139,6 +135,8 @@ async def analyze_images(
 async def find_duplicate_images(
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
+    duplicates: ImageDuplicatesService,
+    settings: Settings,
     files: Files,
     max_hash_distance: MaxHashDistance = None,
     min_similarity: MinSimilarity = None,
@@ -147,11 +145,10 @@ async def find_duplicate_images(
     """Clusters of near-duplicates among the uploaded images (ids are the file names), with the
     evidence for every matching pair: the distance of each hash, mirrored or not, the embedding
     similarity and the rule that matched."""
-    check_declared_length(request, request.app.state.settings.max_image_request_bytes)
-    uploads = await _read(request, files)
-    client = request.app.state.vision
-    reply = await client.call(
-        duplicates_pb2_grpc.ImageDuplicateServiceStub(client.channel).FindDuplicateImages,
+    check_declared_length(request, settings.max_image_request_bytes)
+    uploads = await _read(settings, files)
+    reply = await duplicates.call(
+        duplicates.stub.FindDuplicateImages,
         duplicates_pb2.FindDuplicateImagesRequest(
             images=[
                 duplicates_pb2.NamedImage(id=name, image=vision_pb2.Image(encoded=data))
@@ -159,22 +156,25 @@ async def find_duplicate_images(
             ],
             thresholds=_thresholds(max_hash_distance, min_similarity, use_embeddings),
         ),
-        timeout=max(client.deadline_seconds, 1.0 * len(uploads)),
+        timeout=max(duplicates.deadline_seconds, 1.0 * len(uploads)),
     )
-    return _as_dict(reply)
+    return as_dict(reply)
 
 
 @router.post("/index", response_model=reply_model(duplicates_pb2.IndexImagesResponse.DESCRIPTOR))
 async def index_images(
-    request: Request, principal: Annotated[Principal, Depends(authenticate)], files: Files
+    request: Request,
+    principal: Annotated[Principal, Depends(authenticate)],
+    duplicates: ImageDuplicatesService,
+    settings: Settings,
+    files: Files,
 ) -> dict[str, Any]:
     """Add the uploaded images to the tenant's near-duplicate index under their file names
     (a name already indexed is replaced)."""
-    check_declared_length(request, request.app.state.settings.max_image_request_bytes)
-    uploads = await _read(request, files)
-    client = request.app.state.vision
-    reply = await client.call(
-        duplicates_pb2_grpc.ImageDuplicateServiceStub(client.channel).IndexImages,
+    check_declared_length(request, settings.max_image_request_bytes)
+    uploads = await _read(settings, files)
+    reply = await duplicates.call(
+        duplicates.stub.IndexImages,
         duplicates_pb2.IndexImagesRequest(
             tenant_id=principal.tenant_id,
             images=[
@@ -182,15 +182,17 @@ async def index_images(
                 for name, data in uploads
             ],
         ),
-        timeout=max(client.deadline_seconds, 1.0 * len(uploads)),
+        timeout=max(duplicates.deadline_seconds, 1.0 * len(uploads)),
     )
-    return _as_dict(reply)
+    return as_dict(reply)
 
 
 @router.post("/index/query", response_model=reply_model(duplicates_pb2.QueryImageResponse.DESCRIPTOR))
 async def query_image_index(
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
+    duplicates: ImageDuplicatesService,
+    settings: Settings,
     file: Annotated[UploadFile, File(description="The image to look up")],
     limit: Annotated[int, Query(ge=1, le=1000)] = 20,
     max_hash_distance: MaxHashDistance = None,
@@ -198,11 +200,10 @@ async def query_image_index(
     use_embeddings: UseEmbeddings = None,
 ) -> dict[str, Any]:
     """The tenant's indexed images that are near-duplicates of the uploaded one, best first."""
-    check_declared_length(request, request.app.state.settings.max_image_request_bytes)
-    [(_, data)] = await _read(request, [file])
-    client = request.app.state.vision
-    reply = await client.call(
-        duplicates_pb2_grpc.ImageDuplicateServiceStub(client.channel).QueryImage,
+    check_declared_length(request, settings.max_image_request_bytes)
+    [(_, data)] = await _read(settings, [file])
+    reply = await duplicates.call(
+        duplicates.stub.QueryImage,
         duplicates_pb2.QueryImageRequest(
             tenant_id=principal.tenant_id,
             image=vision_pb2.Image(encoded=data),
@@ -210,7 +211,7 @@ async def query_image_index(
             limit=limit,
         ),
     )
-    return _as_dict(reply)
+    return as_dict(reply)
 
 
 @router.delete("/index/{image_id:path}", response_model=RemovedImage)
@@ -218,13 +219,12 @@ async def remove_indexed_image(
     image_id: Annotated[
         Plain, Path(max_length=1024, description="The image's file name", json_schema_extra=plain_schema())
     ],
-    request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
+    duplicates: ImageDuplicatesService,
 ) -> dict[str, Any]:
     """Remove one image from the tenant's index; 404 when it is not there."""
-    client = request.app.state.vision
-    reply = await client.call(
-        duplicates_pb2_grpc.ImageDuplicateServiceStub(client.channel).RemoveIndexedImages,
+    reply = await duplicates.call(
+        duplicates.stub.RemoveIndexedImages,
         duplicates_pb2.RemoveIndexedImagesRequest(tenant_id=principal.tenant_id, image_ids=[image_id]),
     )
     if reply.removed == 0:

@@ -12,16 +12,17 @@ from fastapi import Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
-from clipsift.text.v1 import index_pb2, index_pb2_grpc, text_pb2
+from clipsift.text.v1 import index_pb2, text_pb2
 from clipsift_common.errors import InvalidArgument, NotFound
 
 from ..auth import Principal, authenticate
 from ..csv_export import index_query_csv, wants_csv
 from ..submission import submit_corpus
+from .bodies import Text, as_dict, check_size
+from .deps import IndexService, Settings
 from .params import Plain, plain_schema
 from .proto_models import Reply, reply_model
 from .schemas import JobView, ReplyRouter, alternatives, request_body
-from .text import Text, _as_dict, _check_size
 
 router = ReplyRouter(prefix="/v1/indexes", tags=["indexes"])
 JSON_TYPES = {"application/json", ""}
@@ -86,11 +87,6 @@ IndexComparisons = reply_model(
 )
 
 
-def _stub(request: Request) -> tuple[Any, index_pb2_grpc.IndexServiceStub]:
-    client = request.app.state.text
-    return client, index_pb2_grpc.IndexServiceStub(client.channel)
-
-
 def _unit(name: str, value: float | None) -> float:
     # 0 means "server default" on the wire, so an explicit 0 must be refused here.
     if value is not None and not 0.0 < value <= 1.0:
@@ -100,33 +96,32 @@ def _unit(name: str, value: float | None) -> float:
 
 @router.get("", response_model=reply_model(index_pb2.ListIndexesResponse.DESCRIPTOR))
 async def list_indexes(
-    request: Request, principal: Annotated[Principal, Depends(authenticate)]
+    principal: Annotated[Principal, Depends(authenticate)], indexes: IndexService
 ) -> dict[str, Any]:
     """The caller's indexes with their sizes."""
-    client, stub = _stub(request)
-    reply = await client.call(stub.ListIndexes, index_pb2.ListIndexesRequest(tenant=principal.tenant_id))
-    return _as_dict(reply)
+    reply = await indexes.call(
+        indexes.stub.ListIndexes, index_pb2.ListIndexesRequest(tenant=principal.tenant_id)
+    )
+    return as_dict(reply)
 
 
 @router.get("/{name}", response_model=reply_model(index_pb2.IndexInfo.DESCRIPTOR))
 async def get_index(
-    name: IndexName, request: Request, principal: Annotated[Principal, Depends(authenticate)]
+    name: IndexName, principal: Annotated[Principal, Depends(authenticate)], indexes: IndexService
 ) -> dict[str, Any]:
-    client, stub = _stub(request)
-    reply = await client.call(
-        stub.GetIndex, index_pb2.GetIndexRequest(tenant=principal.tenant_id, index=name)
+    reply = await indexes.call(
+        indexes.stub.GetIndex, index_pb2.GetIndexRequest(tenant=principal.tenant_id, index=name)
     )
-    return _as_dict(reply)
+    return as_dict(reply)
 
 
 @router.delete("/{name}", response_model=DeletedIndex)
 async def delete_index(
-    name: IndexName, request: Request, principal: Annotated[Principal, Depends(authenticate)]
+    name: IndexName, principal: Annotated[Principal, Depends(authenticate)], indexes: IndexService
 ) -> dict[str, Any]:
     """Delete the index and every document in it."""
-    client, stub = _stub(request)
-    reply = await client.call(
-        stub.DeleteIndex, index_pb2.DeleteIndexRequest(tenant=principal.tenant_id, index=name)
+    reply = await indexes.call(
+        indexes.stub.DeleteIndex, index_pb2.DeleteIndexRequest(tenant=principal.tenant_id, index=name)
     )
     return {"deleted_documents": reply.documents}
 
@@ -145,6 +140,8 @@ async def add_documents(
     name: IndexName,
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
+    indexes: IndexService,
+    settings: Settings,
     semantic: Annotated[
         bool, Query(description="For corpus uploads: create the index with embeddings")
     ] = False,
@@ -159,7 +156,7 @@ async def add_documents(
     media = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if media not in JSON_TYPES:
         # The name is checked by the text service when the job runs; catch the obvious now.
-        await _require_valid_name(request, principal, name)
+        await _require_valid_name(indexes, principal, name)
         job = await submit_corpus(
             request, principal.tenant_id, "index", {"index": name, "semantic": semantic}
         )
@@ -168,10 +165,9 @@ async def add_documents(
         body = AddIn.model_validate_json(await request.body())
     except ValueError as exc:
         raise InvalidArgument(f"invalid request body: {exc}") from None
-    _check_size(request, [d.text for d in body.documents])
-    client, stub = _stub(request)
-    reply = await client.call(
-        stub.AddDocuments,
+    check_size(settings, [d.text for d in body.documents])
+    reply = await indexes.call(
+        indexes.stub.AddDocuments,
         index_pb2.AddDocumentsRequest(
             tenant=principal.tenant_id,
             index=name,
@@ -181,15 +177,16 @@ async def add_documents(
             options=index_pb2.IndexOptions(semantic=body.semantic),
         ),
     )
-    return _as_dict(reply)
+    return as_dict(reply)
 
 
-async def _require_valid_name(request: Request, principal: Principal, name: str) -> None:
+async def _require_valid_name(indexes: IndexService, principal: Principal, name: str) -> None:
     """Ask the text service (the owner of the naming rule) about ``name``: a missing index is fine
     (the job creates it), an invalid name is a 400 before any upload is stored."""
-    client, stub = _stub(request)
     try:
-        await client.call(stub.GetIndex, index_pb2.GetIndexRequest(tenant=principal.tenant_id, index=name))
+        await indexes.call(
+            indexes.stub.GetIndex, index_pb2.GetIndexRequest(tenant=principal.tenant_id, index=name)
+        )
     except grpc.aio.AioRpcError as exc:
         if exc.code() != grpc.StatusCode.NOT_FOUND:
             raise
@@ -202,12 +199,11 @@ async def _require_valid_name(request: Request, principal: Principal, name: str)
 async def delete_document(
     name: IndexName,
     document_id: Annotated[Plain, Path(max_length=512, json_schema_extra=plain_schema())],
-    request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
+    indexes: IndexService,
 ) -> dict[str, Any]:
-    client, stub = _stub(request)
-    reply = await client.call(
-        stub.DeleteDocument,
+    reply = await indexes.call(
+        indexes.stub.DeleteDocument,
         index_pb2.DeleteDocumentRequest(tenant=principal.tenant_id, index=name, id=document_id),
     )
     return {"documents": reply.documents}
@@ -223,14 +219,15 @@ async def query_index(
     body: QueryIn,
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
+    indexes: IndexService,
+    settings: Settings,
     format: Annotated[Literal["json", "csv"] | None, Query(description="json or csv (or Accept)")] = None,
 ) -> dict[str, Any] | Response:
     """Indexed near-duplicates of ``text`` (exact Jaccard), and with ``semantic`` its nearest
     indexed documents by embedding, each with its score."""
-    _check_size(request, [body.text])
-    client, stub = _stub(request)
-    reply = await client.call(
-        stub.Query,
+    check_size(settings, [body.text])
+    reply = await indexes.call(
+        indexes.stub.Query,
         index_pb2.QueryRequest(
             tenant=principal.tenant_id,
             index=name,
@@ -241,7 +238,7 @@ async def query_index(
             semantic_threshold=_unit("semantic_threshold", body.semantic_threshold),
         ),
     )
-    result = _as_dict(reply)
+    result = as_dict(reply)
     if wants_csv(request, format):
         return index_query_csv(result, f"{name}-query.csv")
     return result
@@ -251,8 +248,9 @@ async def query_index(
 async def compare_to_index(
     name: IndexName,
     body: CompareIn,
-    request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
+    indexes: IndexService,
+    settings: Settings,
     format: Annotated[
         Literal["json", "html"], Query(description="json, or html for one match's report")
     ] = "json",
@@ -260,10 +258,9 @@ async def compare_to_index(
 ) -> dict[str, Any] | HTMLResponse:
     """Plagiarism report against the index: the indexed documents sharing passages with ``text``,
     each with the passages (character offsets in both) and the share of each document covered."""
-    _check_size(request, [body.text])
-    client, stub = _stub(request)
-    reply = await client.call(
-        stub.CompareToIndex,
+    check_size(settings, [body.text])
+    reply = await indexes.call(
+        indexes.stub.CompareToIndex,
         index_pb2.CompareToIndexRequest(
             tenant=principal.tenant_id,
             index=name,
@@ -279,7 +276,7 @@ async def compare_to_index(
                 f"no match {match}: {len(reply.matches)} indexed documents share passages with the text"
             )
         return HTMLResponse(reply.matches[match - 1].report.html)
-    result = _as_dict(reply)
+    result = as_dict(reply)
     for item in result["matches"]:
         del item["report"]["html"]  # only asked for with format=html
     return result

@@ -13,12 +13,14 @@ from fastapi.responses import Response
 from google.protobuf.message import DecodeError
 from nats.errors import TimeoutError as NatsTimeout
 
+from clipsift_common.blobstore import LocalBlobStore
 from clipsift_common.events import TERMINAL_TYPES, event_to_dict, job_subject, parse_event
 
 from ..auth import Principal, authenticate, websocket_principal
 from ..csv_export import duplicates_csv, wants_csv
-from ..jobs import job_view
+from ..jobs import JobStore, job_view
 from ..submission import submit_corpus
+from .deps import Blobs, Jobs
 from .params import JobId
 from .proto_models import Reply
 from .schemas import JobView, ReplyRouter, alternatives, request_body
@@ -65,20 +67,20 @@ async def submit_job(
 
 @router.get("", response_model=JobList)
 async def list_jobs(
-    request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
+    jobs: Jobs,
     status: Annotated[Literal["queued", "running", "completed", "failed"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
-    rows = await request.app.state.jobs.list(principal.tenant_id, limit, status)
+    rows = await jobs.list(principal.tenant_id, limit, status)
     return {"jobs": [job_view(row) for row in rows]}
 
 
 @router.get("/{job_id}", response_model=JobView)
 async def get_job(
-    job_id: JobId, request: Request, principal: Annotated[Principal, Depends(authenticate)]
+    job_id: JobId, principal: Annotated[Principal, Depends(authenticate)], jobs: Jobs
 ) -> dict[str, Any]:
-    row = await request.app.state.jobs.get(job_id, principal.tenant_id)
+    row = await jobs.get(job_id, principal.tenant_id)
     if row is None:
         raise _not_found(job_id)
     return job_view(row)
@@ -89,13 +91,15 @@ async def get_result(
     job_id: JobId,
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
+    jobs: Jobs,
+    blobs: Blobs,
     format: Annotated[
         Literal["json", "csv"] | None, Query(description="json, or csv for a dedup job")
     ] = None,
 ) -> Response:
     """The job's result document (JSON), once the job has completed; a dedup job's pairs as CSV
     with ``?format=csv`` (or ``Accept: text/csv``)."""
-    data = await completed_result(request, job_id, principal.tenant_id)
+    data = await completed_result(jobs, blobs, job_id, principal.tenant_id)
     if wants_csv(request, format):
         document = json.loads(data)
         if "clusters" not in document:
@@ -108,17 +112,19 @@ async def get_result(
     )
 
 
-async def completed_result(request: Request, job_id: str, tenant_id: str, kind: str | None = None) -> bytes:
+async def completed_result(
+    jobs: JobStore, blobs: LocalBlobStore, job_id: str, tenant_id: str, kind: str | None = None
+) -> bytes:
     """The stored result document of the tenant's completed job (of ``kind``, when given): 404 when
     there is no such job, 409 (with the failure reason, if any) while it is not completed."""
-    row = await request.app.state.jobs.get(job_id, tenant_id)
+    row = await jobs.get(job_id, tenant_id)
     if row is None or kind not in (None, row["kind"]):
         raise _not_found(job_id)
     if row["status"] != "completed":
         reason = f": {row['message']}" if row["status"] == "failed" else ""
         raise HTTPException(409, f"job {job_id} is {row['status']}{reason}")
-    key = (row["result"] or {}).get("result_key")
-    return await asyncio.to_thread(request.app.state.blobs.read_bytes, key)
+    key: str = row["result"]["result_key"]  # the worker names it in the completed event
+    return await asyncio.to_thread(blobs.read_bytes, key)
 
 
 @router.websocket("/{job_id}/events")

@@ -11,21 +11,21 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
-from google.protobuf import json_format
 from pydantic import BaseModel, Field, ValidationError
 
-from clipsift.text.v1 import predict_pb2, predict_pb2_grpc
-from clipsift.training.v1 import training_pb2, training_pb2_grpc
+from clipsift.text.v1 import predict_pb2
+from clipsift.training.v1 import training_pb2
 from clipsift_common.contracts import MODEL_NAME_PATTERN, TrainOptions
 from clipsift_common.errors import InvalidArgument, NotFound
 
 from ..auth import Principal, authenticate
 from ..submission import queue_job
 from ..uploads import stream_to_blob
+from .bodies import Text, as_dict, check_size
+from .deps import PredictionService, Settings, TrainingService
 from .params import MAX_VERSION
 from .proto_models import reply_model
 from .schemas import JobView, ReplyRouter, request_body
-from .text import Text, _check_size
 
 router = ReplyRouter(prefix="/v1/models", tags=["models"])
 ModelVersions = reply_model(
@@ -47,17 +47,6 @@ _FORMATS = {
     "application/jsonlines": "jsonl",
 }
 _PROTO_FORMATS = {"csv": training_pb2.DATASET_FORMAT_CSV, "jsonl": training_pb2.DATASET_FORMAT_JSONL}
-
-
-def _as_dict(message: Any) -> dict[str, Any]:
-    return json_format.MessageToDict(
-        message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
-    )
-
-
-def _training(request: Request) -> tuple[Any, training_pb2_grpc.TrainingServiceStub]:
-    client = request.app.state.training
-    return client, training_pb2_grpc.TrainingServiceStub(client.channel)
 
 
 def _dataset_format(request: Request) -> str:
@@ -83,6 +72,7 @@ async def train(
     name: ModelName,
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
+    training: TrainingService,
     epochs: Annotated[int | None, Query(ge=1, le=50)] = None,
     batch_size: Annotated[int | None, Query(ge=1, le=1024)] = None,
     learning_rate: Annotated[float | None, Query(gt=0, le=1)] = None,
@@ -114,9 +104,8 @@ async def train(
     blobs = state.blobs
     try:
         await stream_to_blob(request, blobs, key, state.settings.max_dataset_upload_bytes, "dataset")
-        client, stub = _training(request)
-        summary = await client.call(
-            stub.ValidateDataset,
+        summary = await training.call(
+            training.stub.ValidateDataset,
             training_pb2.ValidateDatasetRequest(blob_key=key, format=_PROTO_FORMATS[fmt]),
         )
         payload = {
@@ -136,35 +125,35 @@ async def train(
 
 @router.get("", response_model=reply_model(training_pb2.ListModelsResponse.DESCRIPTOR))
 async def list_models(
-    request: Request, principal: Annotated[Principal, Depends(authenticate)]
+    principal: Annotated[Principal, Depends(authenticate)], training: TrainingService
 ) -> dict[str, Any]:
     """The tenant's models: number of versions, latest and deployed version (0: not deployed)."""
-    client, stub = _training(request)
-    reply = await client.call(stub.ListModels, training_pb2.ListModelsRequest(tenant_id=principal.tenant_id))
-    return _as_dict(reply)
+    reply = await training.call(
+        training.stub.ListModels, training_pb2.ListModelsRequest(tenant_id=principal.tenant_id)
+    )
+    return as_dict(reply)
 
 
 @router.get("/{name}", response_model=ModelVersions)
 async def get_model(
-    name: ModelName, request: Request, principal: Annotated[Principal, Depends(authenticate)]
+    name: ModelName, principal: Annotated[Principal, Depends(authenticate)], training: TrainingService
 ) -> dict[str, Any]:
     """Every version of the model, newest first, with its validation metrics and dataset hash."""
-    client, stub = _training(request)
-    reply = await client.call(
-        stub.ListVersions, training_pb2.ListVersionsRequest(tenant_id=principal.tenant_id, name=name)
+    reply = await training.call(
+        training.stub.ListVersions, training_pb2.ListVersionsRequest(tenant_id=principal.tenant_id, name=name)
     )
-    return {"name": name, **_as_dict(reply)}
+    return {"name": name, **as_dict(reply)}
 
 
 @router.get("/{name}/versions/{version}", response_model=reply_model(training_pb2.ModelVersion.DESCRIPTOR))
 async def get_version(
     name: ModelName,
     version: Annotated[int, Path(ge=1, le=MAX_VERSION)],
-    request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
+    training: TrainingService,
 ) -> dict[str, Any]:
     """One version: metrics (accuracy, macro-F1, per class, confusion matrix), parameters, dataset hash."""
-    versions = (await get_model(name, request, principal))["versions"]
+    versions = (await get_model(name, principal, training))["versions"]
     for entry in versions:
         if entry["version"] == version:
             return dict(entry)
@@ -174,16 +163,15 @@ async def get_version(
 @router.post("/{name}/deploy", response_model=PublicDeployment)
 async def deploy(
     name: ModelName,
-    request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
+    training: TrainingService,
     version: Annotated[
         int | None, Query(ge=1, le=MAX_VERSION, description="Version to serve (default: the latest)")
     ] = None,
 ) -> dict[str, Any]:
     """Serve ``version`` (default: the latest) under the model's name; text services load it."""
-    client, stub = _training(request)
-    reply = await client.call(
-        stub.Deploy,
+    reply = await training.call(
+        training.stub.Deploy,
         training_pb2.DeployRequest(tenant_id=principal.tenant_id, name=name, version=version or 0),
     )
     return _deployment(reply)
@@ -191,12 +179,11 @@ async def deploy(
 
 @router.post("/{name}/undeploy", response_model=PublicDeployment)
 async def undeploy(
-    name: ModelName, request: Request, principal: Annotated[Principal, Depends(authenticate)]
+    name: ModelName, principal: Annotated[Principal, Depends(authenticate)], training: TrainingService
 ) -> dict[str, Any]:
     """Stop serving the model (its versions stay in the registry)."""
-    client, stub = _training(request)
-    reply = await client.call(
-        stub.Undeploy, training_pb2.UndeployRequest(tenant_id=principal.tenant_id, name=name)
+    reply = await training.call(
+        training.stub.Undeploy, training_pb2.UndeployRequest(tenant_id=principal.tenant_id, name=name)
     )
     return _deployment(reply)
 
@@ -204,23 +191,22 @@ async def undeploy(
 @router.post("/{name}/rollback", response_model=PublicDeployment)
 async def rollback(
     name: ModelName,
-    request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
+    training: TrainingService,
     version: Annotated[
         int | None, Query(ge=1, le=MAX_VERSION, description="Version to serve (default: the one before)")
     ] = None,
 ) -> dict[str, Any]:
     """Serve the version that was served before the current deployment (or ``version``)."""
-    client, stub = _training(request)
-    reply = await client.call(
-        stub.Rollback,
+    reply = await training.call(
+        training.stub.Rollback,
         training_pb2.RollbackRequest(tenant_id=principal.tenant_id, name=name, version=version or 0),
     )
     return _deployment(reply)
 
 
 def _deployment(reply: training_pb2.Deployment) -> dict[str, Any]:
-    view = _as_dict(reply)
+    view = as_dict(reply)
     view.pop("blob_prefix", None)
     view.pop("tenant_id", None)
     return view
@@ -232,14 +218,17 @@ class PredictIn(BaseModel):
 
 @router.post("/{name}/predict", response_model=reply_model(predict_pb2.PredictResponse.DESCRIPTOR))
 async def predict(
-    name: ModelName, body: PredictIn, request: Request, principal: Annotated[Principal, Depends(authenticate)]
+    name: ModelName,
+    body: PredictIn,
+    principal: Annotated[Principal, Depends(authenticate)],
+    prediction: PredictionService,
+    settings: Settings,
 ) -> dict[str, Any]:
     """Labels of the texts by the deployed version of the model (404 when it is not deployed):
     the best label and its probability, and every label's probability, per text."""
-    _check_size(request, body.texts)
-    client = request.app.state.text
-    reply = await client.call(
-        predict_pb2_grpc.PredictionServiceStub(client.channel).Predict,
+    check_size(settings, body.texts)
+    reply = await prediction.call(
+        prediction.stub.Predict,
         predict_pb2.PredictRequest(tenant_id=principal.tenant_id, model=name, texts=body.texts),
     )
-    return _as_dict(reply)
+    return as_dict(reply)

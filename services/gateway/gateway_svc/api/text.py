@@ -6,30 +6,19 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query, Request
 from fastapi.responses import Response
-from google.protobuf import json_format
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import BaseModel, Field
 
-from clipsift.text.v1 import text_pb2, text_pb2_grpc
-from clipsift_common.errors import InvalidArgument, ResourceExhausted
+from clipsift.text.v1 import text_pb2
+from clipsift_common.errors import InvalidArgument
 
 from ..auth import Principal, authenticate
 from ..csv_export import duplicates_csv, semantic_csv, wants_csv
+from .bodies import Text, as_dict, check_size
+from .deps import Settings, TextService
 from .proto_models import reply_model
 from .schemas import ReplyRouter, alternatives
 
 router = ReplyRouter(prefix="/v1/text", tags=["text"])
-
-
-def _encodable(value: str) -> str:
-    # JSON can escape a lone surrogate ("\ud800"); no UTF-8 string, so no gRPC message, can carry it.
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ValueError(f"not valid Unicode text: lone surrogate at position {exc.start}") from None
-    return value
-
-
-Text = Annotated[str, AfterValidator(_encodable)]
 
 
 class SimilarityIn(BaseModel):
@@ -56,40 +45,22 @@ class SemanticDuplicatesIn(BaseModel):
     threshold: float | None = Field(default=None, description="Minimum cosine, in (0, 1] (default 0.85)")
 
 
-def _as_dict(message: Any) -> dict[str, Any]:
-    return json_format.MessageToDict(
-        message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
-    )
-
-
-def _check_size(request: Request, texts: list[str]) -> None:
-    settings = request.app.state.settings
-    if len(texts) > settings.max_request_documents:
-        raise ResourceExhausted(
-            f"{len(texts)} documents in one request; the limit is {settings.max_request_documents} "
-            "(submit a corpus job with POST /v1/jobs instead)"
-        )
-    for text in texts:
-        if len(text) > settings.max_request_text_chars:
-            raise ResourceExhausted(
-                f"a text has {len(text)} characters; the limit is {settings.max_request_text_chars}"
-            )
-
-
 @router.post("/similarity", response_model=reply_model(text_pb2.SimilarityResponse.DESCRIPTOR))
 async def similarity(
-    body: SimilarityIn, request: Request, principal: Annotated[Principal, Depends(authenticate)]
+    body: SimilarityIn,
+    principal: Annotated[Principal, Depends(authenticate)],
+    text: TextService,
+    settings: Settings,
 ) -> dict[str, Any]:
     """Jaccard similarity of two texts over word shingles: the MinHash estimate and the exact value."""
-    _check_size(request, [body.a, body.b])
-    client = request.app.state.text
-    reply = await client.call(
-        text_pb2_grpc.TextServiceStub(client.channel).Similarity,
+    check_size(settings, [body.a, body.b])
+    reply = await text.call(
+        text.stub.Similarity,
         text_pb2.SimilarityRequest(
             a=body.a, b=body.b, options=text_pb2.ShingleOptions(shingle_size=body.shingle_size or 0)
         ),
     )
-    return _as_dict(reply)
+    return as_dict(reply)
 
 
 CsvFormat = Annotated[Literal["json", "csv"] | None, Query(description="json or csv (or Accept: text/csv)")]
@@ -104,20 +75,21 @@ async def duplicates(
     body: DuplicatesIn,
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
+    text: TextService,
+    settings: Settings,
     format: CsvFormat = None,
 ) -> dict[str, Any] | Response:
     """Near-duplicate clusters among the given documents (every pair verified by exact Jaccard)."""
-    _check_size(request, [d.text for d in body.documents])
-    client = request.app.state.text
-    reply = await client.call(
-        text_pb2_grpc.TextServiceStub(client.channel).FindDuplicates,
+    check_size(settings, [d.text for d in body.documents])
+    reply = await text.call(
+        text.stub.FindDuplicates,
         text_pb2.FindDuplicatesRequest(
             documents=[text_pb2.Document(id=d.id, text=d.text) for d in body.documents],
             threshold=body.threshold or 0.0,
             options=text_pb2.ShingleOptions(shingle_size=body.shingle_size or 0),
         ),
     )
-    result = _as_dict(reply)
+    result = as_dict(reply)
     return duplicates_csv(result, "duplicates.csv") if wants_csv(request, format) else result
 
 
@@ -130,6 +102,8 @@ async def semantic_duplicates(
     body: SemanticDuplicatesIn,
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
+    text: TextService,
+    settings: Settings,
     format: CsvFormat = None,
 ) -> dict[str, Any] | Response:
     """Paraphrase-level duplicate clusters: documents whose sentence embeddings (all-MiniLM-L6-v2
@@ -137,14 +111,13 @@ async def semantic_duplicates(
     # 0 means "server default" on the wire, so an explicit 0 must be refused here.
     if body.threshold is not None and not 0.0 < body.threshold <= 1.0:
         raise InvalidArgument(f"threshold must be in (0, 1], got {body.threshold}")
-    _check_size(request, [d.text for d in body.documents])
-    client = request.app.state.text
-    reply = await client.call(
-        text_pb2_grpc.TextServiceStub(client.channel).FindSemanticDuplicates,
+    check_size(settings, [d.text for d in body.documents])
+    reply = await text.call(
+        text.stub.FindSemanticDuplicates,
         text_pb2.FindSemanticDuplicatesRequest(
             documents=[text_pb2.Document(id=d.id, text=d.text) for d in body.documents],
             threshold=body.threshold or 0.0,
         ),
     )
-    result = _as_dict(reply)
+    result = as_dict(reply)
     return semantic_csv(result, "semantic-duplicates.csv") if wants_csv(request, format) else result

@@ -14,14 +14,16 @@ import grpc
 from fastapi import Depends, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse
 
-from clipsift.video.v1 import video_pb2, video_pb2_grpc
+from clipsift.video.v1 import video_pb2
 from clipsift_common.blobstore import LocalBlobStore
 from clipsift_common.errors import InvalidArgument, ResourceExhausted
 
 from ..auth import Principal, authenticate
+from ..settings import GatewaySettings
 from ..submission import queue_job
 from ..uploads import check_declared_length, stream_to_blob
 from .clips import VIDEO_BODY, media_type, server_path
+from .deps import Blobs, Jobs, VideoService
 from .jobs import completed_result
 from .params import MAX_INDEX, JobId, Plain, canonical_job_id, has_control_characters, plain_schema
 from .schemas import JobView, ReplyRouter, ServerPathsIn, alternatives, request_body
@@ -35,14 +37,12 @@ VIDEO_SUFFIXES = frozenset(
 _MAX_PATHS_JSON_BYTES = 256 * 1024
 
 
-async def _probe(request: Request, probe: video_pb2.ProbeRequest, name: str) -> video_pb2.MediaInfo:
+async def _probe(
+    video: VideoService, settings: GatewaySettings, probe: video_pb2.ProbeRequest, name: str
+) -> video_pb2.MediaInfo:
     """Probe a video on the video service; a bad one is a 400 that names it."""
-    settings = request.app.state.settings
-    video = request.app.state.video
     try:
-        info: video_pb2.MediaInfo = await video.call(
-            video_pb2_grpc.VideoServiceStub(video.channel).Probe, probe
-        )
+        info: video_pb2.MediaInfo = await video.call(video.stub.Probe, probe)
     except grpc.aio.AioRpcError as exc:
         if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
             raise InvalidArgument(f"{name}: {exc.details()}") from None
@@ -58,6 +58,7 @@ async def _probe(request: Request, probe: video_pb2.ProbeRequest, name: str) -> 
 async def analyze_video(
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
+    video: VideoService,
     language: Annotated[
         Plain,
         Query(max_length=8, description="ISO 639-1 code; empty = detect", json_schema_extra=plain_schema()),
@@ -83,7 +84,7 @@ async def analyze_video(
             await stream_to_blob(request, blobs, key, state.settings.max_video_upload_bytes, "video")
             source = {"source_key": key}
             probe = video_pb2.ProbeRequest(blob_key=key)
-        info = await _probe(request, probe, "the video")
+        info = await _probe(video, state.settings, probe, "the video")
         payload = source | {"language": language, "duration": info.duration}
         message = f"{info.duration:.0f}s {info.width}x{info.height} video queued for analysis"
         return await queue_job(
@@ -100,16 +101,17 @@ async def analyze_video(
 async def download_keyframe(
     job_id: JobId,
     index: Annotated[int, Path(ge=0, le=MAX_INDEX)],
-    request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
+    jobs: Jobs,
+    blobs: Blobs,
 ) -> FileResponse:
     """One keyframe thumbnail (JPEG) of a completed analysis job."""
-    manifest = json.loads(await completed_result(request, job_id, principal.tenant_id, ANALYSIS_KIND))
+    manifest = json.loads(await completed_result(jobs, blobs, job_id, principal.tenant_id, ANALYSIS_KIND))
     keyframe = next((k for k in manifest["keyframes"] if k["index"] == index), None)
     if keyframe is None:
         raise HTTPException(404, f"job {job_id} has no keyframe {index}")
     job_id = canonical_job_id(job_id)
-    path = request.app.state.blobs.local_path(f"jobs/{job_id}/{keyframe['file']}")
+    path = blobs.local_path(f"jobs/{job_id}/{keyframe['file']}")
     return FileResponse(path, media_type="image/jpeg", filename=f"{job_id[:8]}-keyframe{index:03d}.jpg")
 
 
@@ -188,6 +190,7 @@ async def _server_paths(request: Request, limit: int) -> list[dict[str, str]]:
 async def video_duplicates(
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
+    video_service: VideoService,
     index: Annotated[bool, Query(description="Add these videos to the tenant's index")] = False,
     against_index: Annotated[
         bool, Query(description="Also compare them with every video in the tenant's index")
@@ -233,7 +236,7 @@ async def video_duplicates(
                 if "source_key" in video
                 else video_pb2.ProbeRequest(path=video["source_path"])
             )
-            info = await _probe(request, probe, video["name"])
+            info = await _probe(video_service, settings, probe, video["name"])
             total += info.duration
         options = {"videos": videos, "index": index, "against_index": against_index}
         message = f"{len(videos)} videos ({total:.0f}s) queued for near-duplicate detection"
