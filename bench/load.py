@@ -83,13 +83,7 @@ async def serve_text() -> None:
     detector = Detector(settings)
     server = GrpcServer(
         settings,
-        [
-            ServiceBinding(
-                text_pb2_grpc.add_TextServiceServicer_to_server,
-                TextServicer(detector),
-                "clipsift.text.v1.TextService",
-            )
-        ],
+        [ServiceBinding(text_pb2_grpc.add_TextServiceServicer_to_server, TextServicer(detector))],
     )
     await server.start()
     await server.set_serving()

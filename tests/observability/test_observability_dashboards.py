@@ -24,14 +24,14 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARDS = ROOT / "deploy" / "grafana" / "dashboards"
 PROVISIONING = ROOT / "deploy" / "grafana" / "provisioning"
-# The module each service's __main__ runs its wiring from (gateway: the app, where its HTTP metrics live).
+# The module each service's __main__ builds it with (gateway: the app, where its HTTP metrics live).
 SERVICE_MODULES = {
     "gateway": "gateway_svc.app",
-    "text": "text_svc.__main__",
-    "analytics": "analytics_svc.__main__",
-    "audio": "audio_svc.__main__",
-    "vision": "vision_svc.__main__",
-    "video": "video_svc.__main__",
+    "text": "text_svc.wiring",
+    "analytics": "analytics_svc.wiring",
+    "audio": "audio_svc.wiring",
+    "vision": "vision_svc.wiring",
+    "video": "video_svc.wiring",
 }
 _DUMP = (
     "import importlib, sys; importlib.import_module(sys.argv[1]); "

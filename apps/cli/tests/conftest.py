@@ -35,9 +35,8 @@ images_suite = _suite_module("services/gateway/tests/test_gateway_images.py")
 training_suite = _suite_module("services/training/tests/conftest.py")
 
 pytest_configure = gateway_suite.pytest_configure  # the `gateway` marker
-# The gateway with text, analytics and video services (and its live uvicorn).
-embedding_model = gateway_suite.embedding_model
-analyzer = gateway_suite.analyzer
+# The gateway with text, analytics and video services (and its live uvicorn); the models they
+# share (embedding_model, analyzer) are clipsift_testing fixtures.
 platform = gateway_suite.platform
 live_url = gateway_suite.live_url
 # The gateway with a real vision service.

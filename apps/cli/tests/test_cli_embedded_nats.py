@@ -234,9 +234,9 @@ def test_the_permission_table_names_the_services_own_kinds_and_consumers() -> No
     }
     assert {service: set(table) for service, table in WORKER_KINDS.items()} == kinds
     for service, table in WORKER_KINDS.items():
-        main = Path(inspect.getfile(importlib.import_module(f"{service}_svc"))).parent / "__main__.py"
+        wiring = Path(inspect.getfile(importlib.import_module(f"{service}_svc.wiring")))
         for durable in table.values():
-            assert f'"{durable}"' in main.read_text(), f"{service} no longer creates {durable}"
+            assert f'"{durable}"' in wiring.read_text(), f"{service} no longer creates {durable}"
     assert set(JOB_KINDS) == set().union(*kinds.values())
     assert inspect.signature(JobProjector.__init__).parameters["durable"].default == "gateway-jobs"
     assert AnalyticsSettings.model_fields["consumer_name"].default == "analytics-events"

@@ -248,3 +248,22 @@ async def test_start_fails_when_the_port_is_taken(running: Running) -> None:
     finally:
         await other.server.stop(None)
     assert await running.echo()(b"still here", timeout=5) == b"still here"
+
+
+def test_a_binding_reads_its_full_name_from_the_generated_descriptor() -> None:
+    from clipsift.text.v1 import index_pb2_grpc, text_pb2_grpc
+    from clipsift.vision.v1 import duplicates_pb2_grpc
+
+    names = [
+        ServiceBinding(add, object()).full_name
+        for add in (
+            text_pb2_grpc.add_TextServiceServicer_to_server,
+            index_pb2_grpc.add_IndexServiceServicer_to_server,
+            duplicates_pb2_grpc.add_ImageDuplicateServiceServicer_to_server,
+        )
+    ]
+    assert names == [
+        "clipsift.text.v1.TextService",
+        "clipsift.text.v1.IndexService",
+        "clipsift.vision.v1.ImageDuplicateService",
+    ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -41,15 +40,6 @@ async def pool(database_url: str, nats_url: str, tmp_path: Path) -> AsyncIterato
     opened = await open_pool(analytics_settings(nats_url, database_url, tmp_path))
     yield opened
     await opened.close()
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 15.0, what: str = "") -> None:
-    """Poll ``check`` until it holds; fail with ``what`` when it does not within ``within`` seconds."""
-    deadline = time.monotonic() + within
-    while not await check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {within}s waiting for {what or check}")
-        await asyncio.sleep(0.05)
 
 
 async def stored_ids(pool: AsyncConnectionPool) -> list[str]:
@@ -180,12 +170,8 @@ async def consumer_settled(bus: EventBus, durable: str, stream_messages: int) ->
     )
 
 
-# Test modules cannot import this conftest (importlib import mode), so helpers travel as fixtures.
-@pytest.fixture(name="eventually")
-def eventually_fixture() -> Callable[..., Awaitable[None]]:
-    return eventually
-
-
+# Test modules cannot import this conftest (importlib import mode), so helpers travel as fixtures
+# (``eventually`` is a clipsift_testing fixture).
 @pytest.fixture(name="stored_ids")
 def stored_ids_fixture() -> Callable[[AsyncConnectionPool], Awaitable[list[str]]]:
     return stored_ids

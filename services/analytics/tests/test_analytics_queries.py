@@ -45,7 +45,6 @@ async def stub(
             ServiceBinding(
                 analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server,
                 AnalyticsServicer(EventQueries(pool)),
-                "clipsift.analytics.v1.AnalyticsService",
             )
         ],
     )

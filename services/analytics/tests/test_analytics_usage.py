@@ -187,13 +187,7 @@ async def stub(pool, nats_url: str, database_url: str, tmp_path: Path) -> AsyncI
     )
     server = GrpcServer(
         settings,
-        [
-            ServiceBinding(
-                analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server,
-                servicer,
-                "clipsift.analytics.v1.AnalyticsService",
-            )
-        ],
+        [ServiceBinding(analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server, servicer)],
     )
     port = await server.start()
     await server.set_serving()

@@ -18,13 +18,13 @@ from audio_svc import packaged_models
 from audio_svc.model import SpeechModel
 from audio_svc.servicer import AudioServicer
 from audio_svc.settings import AudioSettings
+from audio_svc.wiring import build
 from clipsift.audio.v1 import audio_pb2, audio_pb2_grpc
 from clipsift_common.blobstore import LocalBlobStore
-from clipsift_common.grpc_server import GrpcServer, ServiceBinding
+from clipsift_common.grpc_server import GrpcServer
 
 ROOT = Path(__file__).resolve().parents[3]
 MEDIA_DIR = ROOT / ".cache" / "test-media"
-SERVICE = "clipsift.audio.v1.AudioService"
 
 
 def fetched(name: str) -> Path:
@@ -152,13 +152,11 @@ async def start_server(tmp_path: Path, speech_model: SpeechModel) -> AsyncIterat
 
         async def start(model: SpeechModel | None = speech_model, **overrides: Any) -> Running:
             settings = audio_settings(tmp_path / "blobs", **overrides)
-            servicer = AudioServicer(settings, model)
-            server = GrpcServer(
-                settings,
-                [ServiceBinding(audio_pb2_grpc.add_AudioServiceServicer_to_server, servicer, SERVICE)],
-            )
-            port = await server.start()
-            stack.push_async_callback(server.stop)
+            service = await build(settings, model)
+            # No model: listening but never loaded, as between start and load in production.
+            port = await (service.start() if model is not None else service.server.start())
+            stack.push_async_callback(service.stop)
+            server, servicer = service.server, service.servicer(AudioServicer)
             channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
             stack.push_async_callback(channel.close)
             return Running(

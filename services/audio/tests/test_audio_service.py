@@ -18,10 +18,9 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from audio_svc.servicer import AudioServicer
 from audio_svc.settings import AudioSettings
+from audio_svc.wiring import build
 from clipsift.audio.v1 import audio_pb2, audio_pb2_grpc
-from clipsift_common.grpc_server import GrpcServer, ServiceBinding, run_service
 
 SERVICE = "clipsift.audio.v1.AudioService"
 RPCS = ["Transcribe", "DetectLanguage", "AudioFeatures"]
@@ -102,19 +101,17 @@ async def wait_serving(channel: grpc.aio.Channel, within: float = 60.0) -> None:
 
 async def test_health_turns_serving_only_after_the_model_loads(tmp_path: Path, jfk_wav) -> None:
     settings = AudioSettings(blob_dir=tmp_path, grpc_host="127.0.0.1", grpc_port=0, grpc_grace_seconds=0.5)
-    servicer = AudioServicer(settings)
-    server = GrpcServer(
-        settings, [ServiceBinding(audio_pb2_grpc.add_AudioServiceServicer_to_server, servicer, SERVICE)]
-    )
+    service = await build(settings)  # the same wiring and start sequence as __main__
+    server, load_model = service.server, service.load
     listening, may_load = asyncio.Event(), asyncio.Event()
 
     async def load() -> None:
-        listening.set()  # run_service loads once the server listens
+        listening.set()  # the service loads once the server listens
         await may_load.wait()  # hold the loading phase open long enough to look at it
-        await servicer.load()
+        await load_model()
 
-    # The same start sequence as __main__: run_service with the servicer's load.
-    service = asyncio.create_task(run_service(server, load))
+    service.load = load
+    starting = asyncio.create_task(service.start())
     try:
         await listening.wait()
         async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
@@ -130,13 +127,14 @@ async def test_health_turns_serving_only_after_the_model_loads(tmp_path: Path, j
             may_load.set()
             await wait_serving(channel)
             assert await health_status(channel, SERVICE) == health_pb2.HealthCheckResponse.SERVING
-            assert servicer.model is not None
+            await starting
+            assert service.server.bindings[0].servicer.model is not None
             assert (await stub.DetectLanguage(source, timeout=30)).language == "en"
     finally:
-        service.cancel()
+        starting.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await service
-        await server.stop()
+            await starting
+        await service.stop()
 
 
 async def test_reflection_lists_the_audio_service(running) -> None:

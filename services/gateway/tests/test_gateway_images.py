@@ -71,14 +71,11 @@ async def gateway(
         settings,
         [
             ServiceBinding(
-                analysis_pb2_grpc.add_ImageAnalysisServiceServicer_to_server,
-                ImageAnalysisServicer(analyzer),
-                "clipsift.vision.v1.ImageAnalysisService",
+                analysis_pb2_grpc.add_ImageAnalysisServiceServicer_to_server, ImageAnalysisServicer(analyzer)
             ),
             ServiceBinding(
                 duplicates_pb2_grpc.add_ImageDuplicateServiceServicer_to_server,
                 ImageDuplicateServicer(analyzer, ImageIndex(pool)),
-                "clipsift.vision.v1.ImageDuplicateService",
             ),
         ],
     )

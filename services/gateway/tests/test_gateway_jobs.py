@@ -13,6 +13,7 @@ from websockets.asyncio.client import connect
 
 from clipsift_common.blobstore import LocalBlobStore
 from clipsift_common.worker import JobWorker
+from text_svc.dedup.detector import Detector
 from text_svc.dedup.job import DedupJob
 
 pytestmark = pytest.mark.integration
@@ -125,7 +126,7 @@ async def test_progress_streams_over_the_websocket_in_order(platform, live_url, 
         platform.bus,
         "dedup",
         "text-dedup",
-        DedupJob(platform.detector, LocalBlobStore(platform.blob_dir)),
+        DedupJob(Detector(platform.text_settings), LocalBlobStore(platform.blob_dir)),
         platform.text_settings,
     )
     worker_task: asyncio.Task[None] | None = None

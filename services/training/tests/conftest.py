@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,30 +15,28 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from clipsift_testing.waiting import wait_for_consumers, wait_job
 from fastapi import FastAPI
-from nats.js.errors import NotFoundError
 from psycopg_pool import AsyncConnectionPool
 
-from clipsift.text.v1 import predict_pb2_grpc
-from clipsift.training.v1 import training_pb2_grpc
-from clipsift_common.blobstore import LocalBlobStore
 from clipsift_common.db import migrate, open_pool
 from clipsift_common.events import EventBus
-from clipsift_common.grpc_client import ServiceClient
-from clipsift_common.grpc_server import GrpcServer, ServiceBinding
-from clipsift_common.worker import JobWorker
+from clipsift_common.service import Service
 from gateway_svc.admin import create_key
 from gateway_svc.app import create_app
 from gateway_svc.settings import GatewaySettings
-from text_svc.predict.classifiers import DeployedModels, registry_source
+from text_svc.analysis.analyzer import Analyzer
+from text_svc.embeddings import EmbeddingModel
+from text_svc.predict.classifiers import DeployedModels
 from text_svc.predict.servicer import PredictionServicer
 from text_svc.predict.settings import PredictSettings
+from text_svc.settings import TextSettings
+from text_svc.wiring import Preloaded
+from text_svc.wiring import build as build_text
 from training_svc.dataset import Example
-from training_svc.job import KIND, TrainJob
 from training_svc.registry import ModelRegistry
-from training_svc.servicer import TrainingServicer
 from training_svc.settings import TrainingSettings
-from training_svc.tracking import NoTracker
+from training_svc.wiring import build as build_training
 
 DATA = Path(__file__).parent / "data"
 TENANTS = ("acme", "globex")
@@ -94,19 +91,6 @@ async def registry(database_url: str, nats_url: str, tmp_path: Path) -> AsyncIte
     await pool.close()
 
 
-async def _wait_for_consumers(bus: EventBus, durables: list[str]) -> None:
-    deadline = time.monotonic() + 10
-    for durable in durables:
-        while True:
-            try:
-                await bus.js.consumer_info(bus.stream, durable)
-                break
-            except NotFoundError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"consumer {durable} was never created")
-                await asyncio.sleep(0.01)
-
-
 @dataclass
 class ModelsPlatform:
     app: FastAPI
@@ -130,16 +114,7 @@ class ModelsPlatform:
         )
 
     async def wait_job(self, job_id: str, who: str, within: float = 120.0) -> dict[str, Any]:
-        deadline = time.monotonic() + within
-        while True:
-            response = await self.client.get(f"/v1/jobs/{job_id}", headers=self.auth(who))
-            assert response.status_code == 200, response.text
-            job: dict[str, Any] = response.json()
-            if job["status"] in ("completed", "failed"):
-                return job
-            if time.monotonic() > deadline:
-                pytest.fail(f"job {job_id} still {job['status']} after {within}s: {job}")
-            await asyncio.sleep(0.1)
+        return await wait_job(self.client, job_id, self.auth(who), within)
 
     async def job_rows(self) -> int:
         pool: AsyncConnectionPool = self.app.state.pool
@@ -152,62 +127,44 @@ class ModelsPlatform:
 
 @pytest.fixture
 async def models_platform(
-    bus: EventBus, nats_url: str, database_url: str, tmp_path: Path
+    bus: EventBus,
+    nats_url: str,
+    database_url: str,
+    tmp_path: Path,
+    embedding_model: EmbeddingModel,
+    analyzer: Analyzer,
 ) -> AsyncIterator[ModelsPlatform]:
-    """Gateway (ASGI client and a real uvicorn for WebSockets), training gRPC + worker, and the text
-    service's PredictionService with its deployment watcher, sharing one blob directory."""
+    """Gateway (ASGI client and a real uvicorn for WebSockets), the training service and the text
+    service (its PredictionService and deployment watcher) as their ``wiring.build`` makes them,
+    sharing one blob directory."""
     blob_dir = tmp_path / "blobs"
-    stop = asyncio.Event()
-    tasks: list[asyncio.Task[None]] = []
-    settings = training_settings(nats_url, database_url, blob_dir)
-    await migrate(database_url, "training", "training_svc.migrations")
-    pool = await open_pool(settings)
-    blobs = LocalBlobStore(blob_dir)
-    registry = ModelRegistry(pool)
-    training_server = GrpcServer(
-        settings,
-        [
-            ServiceBinding(
-                training_pb2_grpc.add_TrainingServiceServicer_to_server,
-                TrainingServicer(settings, blobs, registry, bus),
-                "clipsift.training.v1.TrainingService",
-            )
-        ],
+    services: list[Service] = []
+    training = await build_training(training_settings(nats_url, database_url, blob_dir))
+    await training.start()
+    services.append(training)
+    text_settings = TextSettings(
+        nats_url=nats_url,
+        blob_dir=blob_dir,
+        grpc_port=0,
+        grpc_host="127.0.0.1",
+        grpc_grace_seconds=0,
+        job_workers=False,  # predictions only: no dedup jobs here
     )
-    training_port = await training_server.start()
-    await training_server.set_serving()
-    worker = JobWorker(
-        bus, KIND, "training-train", TrainJob(settings, blobs, registry, NoTracker()), settings
-    )
-    tasks.append(asyncio.create_task(worker.run(stop)))
-
     predict_settings = PredictSettings(
-        training_target=f"127.0.0.1:{training_port}", predict_device="cpu", predict_sync_seconds=30
+        training_target=f"127.0.0.1:{training.port}", predict_device="cpu", predict_sync_seconds=30
     )
-    training_client = ServiceClient(predict_settings.training_target, deadline_seconds=10)
-    deployed = DeployedModels(predict_settings, blobs, registry_source(training_client))
-    text_server = GrpcServer(
-        settings.model_copy(update={"grpc_port": 0}),
-        [
-            ServiceBinding(
-                predict_pb2_grpc.add_PredictionServiceServicer_to_server,
-                PredictionServicer(deployed),
-                "clipsift.text.v1.PredictionService",
-            )
-        ],
-    )
-    text_port = await text_server.start()
-    await text_server.set_serving()
-    tasks.append(asyncio.create_task(deployed.watch(bus.nc, stop)))
+    text = await build_text(text_settings, predict_settings, Preloaded(embedding_model, analyzer))
+    await text.start()
+    services.append(text)
 
     gateway_settings = GatewaySettings(
         nats_url=nats_url,
         database_url=database_url,
         blob_dir=blob_dir,
-        text_target=f"127.0.0.1:{text_port}",
+        text_target=f"127.0.0.1:{text.port}",
         analytics_target="127.0.0.1:1",
         video_target="127.0.0.1:1",
-        training_target=f"127.0.0.1:{training_port}",
+        training_target=f"127.0.0.1:{training.port}",
         vision_target="127.0.0.1:1",
         db_pool_max=4,
     )
@@ -231,20 +188,15 @@ async def models_platform(
                     await serving
                 await asyncio.sleep(0.01)
             port = server.servers[0].sockets[0].getsockname()[1]
-            await _wait_for_consumers(bus, ["gateway-jobs", "training-train"])
+            await wait_for_consumers(bus, ["gateway-jobs", "training-train"])
+            deployed = text.servicer(PredictionServicer).models
             yield ModelsPlatform(app, client, blob_dir, deployed, keys, f"127.0.0.1:{port}")
             server.should_exit = True
             await asyncio.wait_for(serving, 10)
             await app.state.bus.nc.close()
     finally:
+        tasks = [t for service in services for t in service.tasks]
         crashed = [t.exception() for t in tasks if t.done() and not t.cancelled() and t.exception()]
-        stop.set()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await text_server.stop()
-        await training_server.stop()
-        await deployed.close()
-        await training_client.close()
-        await pool.close()
+        for service in reversed(services):
+            await service.stop(drain=False)
     assert not crashed, f"background task crashed: {crashed!r}"

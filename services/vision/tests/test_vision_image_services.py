@@ -54,14 +54,11 @@ async def _serve(
         settings,
         [
             ServiceBinding(
-                analysis_pb2_grpc.add_ImageAnalysisServiceServicer_to_server,
-                ImageAnalysisServicer(analyzer),
-                "clipsift.vision.v1.ImageAnalysisService",
+                analysis_pb2_grpc.add_ImageAnalysisServiceServicer_to_server, ImageAnalysisServicer(analyzer)
             ),
             ServiceBinding(
                 duplicates_pb2_grpc.add_ImageDuplicateServiceServicer_to_server,
                 ImageDuplicateServicer(analyzer, index),
-                "clipsift.vision.v1.ImageDuplicateService",
             ),
         ],
     )

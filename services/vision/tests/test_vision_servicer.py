@@ -65,7 +65,7 @@ async def started() -> AsyncIterator[Running]:
     detector = RecordingDetector(settings)
     servicer = VisionServicer(settings, detector)
     server = GrpcServer(
-        settings, [ServiceBinding(vision_pb2_grpc.add_VisionServiceServicer_to_server, servicer, SERVICE)]
+        settings, [ServiceBinding(vision_pb2_grpc.add_VisionServiceServicer_to_server, servicer)]
     )
     port = await server.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")

@@ -9,6 +9,8 @@ it with ``nats stream view CLIPSIFT_JOBS_DLQ`` and may republish a message once 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,7 +20,7 @@ import psycopg_pool
 from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 from nats.js import api
-from nats.js.errors import NotFoundError
+from nats.js.errors import BadRequestError, NotFoundError
 from prometheus_client import Counter
 
 from .events import EventBus
@@ -59,6 +61,9 @@ def dead_letter_subject(consumer: str, subject: str) -> str:
     return f"dlq.{consumer}.{subject}"
 
 
+_CREATE_ATTEMPTS = 5
+
+
 async def ensure_derived_stream(bus: EventBus, name: str, subjects: list[str], **config: object) -> None:
     """Create stream ``name`` (if missing) with the jobs stream's max age, storage and replicas."""
     try:
@@ -67,18 +72,30 @@ async def ensure_derived_stream(bus: EventBus, name: str, subjects: list[str], *
     except NotFoundError:
         pass
     jobs = (await bus.js.stream_info(bus.stream)).config
-    await bus.js.add_stream(
-        api.StreamConfig(
-            name=name,
-            subjects=subjects,
-            retention=api.RetentionPolicy.LIMITS,
-            storage=jobs.storage or api.StorageType.FILE,
-            max_age=jobs.max_age,
-            num_replicas=jobs.num_replicas,
-            duplicate_window=jobs.duplicate_window,
-            **config,  # type: ignore[arg-type]
-        )
+    stream = api.StreamConfig(
+        name=name,
+        subjects=subjects,
+        retention=api.RetentionPolicy.LIMITS,
+        storage=jobs.storage or api.StorageType.FILE,
+        max_age=jobs.max_age,
+        num_replicas=jobs.num_replicas,
+        duplicate_window=jobs.duplicate_window,
+        **config,  # type: ignore[arg-type]
     )
+    # Every worker, ingester and projector starting at once creates it: one wins, and the server
+    # may refuse the others ("subjects overlap") while it registers the winner's, or while it
+    # still removes a stream of that name just deleted.
+    for attempt in range(_CREATE_ATTEMPTS):
+        try:
+            await bus.js.add_stream(stream)
+            return
+        except BadRequestError:
+            if attempt == _CREATE_ATTEMPTS - 1:
+                raise
+        await asyncio.sleep(0.1 * (attempt + 1))
+        with contextlib.suppress(NotFoundError):
+            await bus.js.stream_info(name)
+            return
 
 
 async def ensure_dead_letter_stream(bus: EventBus) -> None:

@@ -8,10 +8,10 @@ a pod that would fail its first request.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
-import signal
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,11 +29,25 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ServiceBinding:
-    """One servicer to mount: the generated ``add_*_to_server`` function and its full name."""
+    """One servicer to mount with the generated ``add_<Name>Servicer_to_server`` function; its
+    full name (``clipsift.text.v1.TextService``) comes from the generated descriptor unless given
+    (a hand-written handler has none)."""
 
     add_to_server: Callable[[Any, grpc.aio.Server], None]
     servicer: Any
-    full_name: str
+    full_name: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.full_name:
+            object.__setattr__(self, "full_name", service_full_name(self.add_to_server))
+
+
+def service_full_name(add_to_server: Callable[..., Any]) -> str:
+    """``add_TextServiceServicer_to_server`` of ``clipsift.text.v1.text_pb2_grpc`` ->
+    ``clipsift.text.v1.TextService``, read from the ``_pb2`` module's file descriptor."""
+    name = add_to_server.__name__.removeprefix("add_").removesuffix("Servicer_to_server")
+    messages = importlib.import_module(add_to_server.__module__.removesuffix("_grpc"))
+    return str(messages.DESCRIPTOR.services_by_name[name].full_name)
 
 
 def _split_method(full_method: str) -> tuple[str, str]:
@@ -199,45 +213,3 @@ class GrpcServer:
         await self.health.set("", status)
         for binding in self.bindings:
             await self.health.set(binding.full_name, status)
-
-
-async def wait_for_shutdown_signal() -> None:
-    """Resolve on SIGTERM or SIGINT (Kubernetes sends SIGTERM; Ctrl-C sends SIGINT)."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    log.info("shutdown signal received")
-
-
-async def run_service(
-    server: GrpcServer,
-    load: Callable[[], Awaitable[None]],
-    background: Iterable[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = (),
-    cleanup: Iterable[Callable[[], Awaitable[None]]] = (),
-) -> None:
-    """Run a service until SIGTERM: start, load models, serve, then shut down in order.
-
-    Order on shutdown: health NOT_SERVING, stop background workers (they drain NATS),
-    stop the gRPC server with grace, then the cleanup callbacks (connections, models).
-    """
-    await server.start()
-    await load()
-    stop = asyncio.Event()
-    tasks = [asyncio.create_task(task(stop)) for task in background]
-    await server.set_serving()
-    waiter = asyncio.create_task(wait_for_shutdown_signal())
-    # A background task that dies is a broken pod: exit so Kubernetes restarts it.
-    done, _ = await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
-    for task in done:
-        if task is not waiter and task.exception() is not None:
-            log.error("background task failed", exc_info=task.exception())
-    stop.set()
-    waiter.cancel()
-    await server.set_not_serving()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    await server.stop()
-    for callback in cleanup:
-        await callback()
-    log.info("stopped")

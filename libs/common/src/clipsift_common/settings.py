@@ -84,3 +84,6 @@ class WorkerSettings(BaseSettings):
     worker_ack_wait_seconds: float = Field(default=60.0, gt=0)
     worker_max_deliver: int = Field(default=5, ge=1)
     worker_concurrency: int = Field(default=1, ge=1)
+    # False: this process serves gRPC only and its job workers run elsewhere (another Deployment,
+    # scaled on queue depth).
+    job_workers: bool = True

@@ -39,9 +39,7 @@ async def stub(
         settings,
         [
             ServiceBinding(
-                analysis_pb2_grpc.add_TextAnalysisServiceServicer_to_server,
-                TextAnalysisServicer(analyzer),
-                SERVICE,
+                analysis_pb2_grpc.add_TextAnalysisServiceServicer_to_server, TextAnalysisServicer(analyzer)
             )
         ],
     )

@@ -124,11 +124,7 @@ async def stub(
     servicer = TextServicer(detector, SemanticDetector(detector, embedder))
     server = GrpcServer(
         settings,
-        [
-            ServiceBinding(
-                text_pb2_grpc.add_TextServiceServicer_to_server, servicer, "clipsift.text.v1.TextService"
-            )
-        ],
+        [ServiceBinding(text_pb2_grpc.add_TextServiceServicer_to_server, servicer)],
     )
     port = await server.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")

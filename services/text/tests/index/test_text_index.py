@@ -80,13 +80,7 @@ async def start(database_url: str, tmp_path: Path, embedding_model: EmbeddingMod
         )
         server = GrpcServer(
             settings,
-            [
-                ServiceBinding(
-                    index_pb2_grpc.add_IndexServiceServicer_to_server,
-                    IndexServicer(index),
-                    "clipsift.text.v1.IndexService",
-                )
-            ],
+            [ServiceBinding(index_pb2_grpc.add_IndexServiceServicer_to_server, IndexServicer(index))],
         )
         port = await server.start()
         await server.set_serving()
