@@ -112,11 +112,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             if limiter is not None:
                 await limiter.close()
             await asyncio.gather(*background, return_exceptions=True)
-            await state.text.close()
-            await state.analytics.close()
-            await state.video.close()
-            await state.vision.close()
-            await state.training.close()
+            for client in (state.text, state.analytics, state.video, state.vision, state.training):
+                await client.close()
             await bus.close()
             await pool.close()
 
@@ -129,19 +126,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     install_error_handlers(app)
     instrument_fastapi(app)
     app.include_router(health.router)
-    for module in (
-        text,
-        compare,
-        analyze,
-        images,
-        jobs,
-        clips,
-        videos,
-        analytics,
-        indexes,
-        models,
-        tickets,
-    ):
+    routers = (text, compare, analyze, images, jobs, clips, videos, analytics, indexes, models, tickets)
+    for module in routers:
         app.include_router(module.router, responses=ERROR_RESPONSES)
     if settings.web_ui:
         mount_web_ui(app)

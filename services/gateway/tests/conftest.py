@@ -207,18 +207,8 @@ async def platform(
             app.router.lifespan_context(app),
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client,
         ):
-            platform = Platform(
-                app,
-                client,
-                settings,
-                database_url,
-                blob_dir,
-                bus,
-                text_settings,
-                text,
-                rebuild_text,
-                keys,
-            )
+            parts = (settings, database_url, blob_dir, bus, text_settings, text, rebuild_text, keys)
+            platform = Platform(app, client, *parts)
             # Every consumer in place before the test starts, as in a platform that is up.
             durables = [
                 "gateway-jobs",
