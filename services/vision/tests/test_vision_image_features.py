@@ -154,5 +154,18 @@ def test_people_detector_output_is_in_original_pixels(astronaut: Image) -> None:
     assert detector.detect([ObjectInput(np.full((400, 400, 3), 128, dtype=np.uint8), 1.0, 0.01)]) == [[]]
 
 
+def test_images_smaller_than_the_people_window_have_no_people_and_do_not_crash() -> None:
+    from vision_svc.objects import HogPeopleDetector, ObjectInput
+
+    detector = HogPeopleDetector()
+    detector.load()
+    # 64x64 and 64 tall x 128 wide crashed the process inside OpenCV's detectMultiScale.
+    shapes = [(64, 64), (64, 128), (80, 64), (48, 64), (32, 32), (127, 300), (300, 63), (1, 1)]
+    batch = [ObjectInput(np.zeros((h, w, 3), dtype=np.uint8), 1.0, 0.01) for h, w in shapes]
+    assert detector.detect(batch) == [[] for _ in shapes]
+    # The smallest image a window fits is still searched.
+    assert detector.detect([ObjectInput(np.zeros((128, 64, 3), dtype=np.uint8), 1.0, 0.01)]) == [[]]
+
+
 def test_png_round_trip_is_exact(astronaut: Image) -> None:
     assert np.array_equal(decode_bytes(png(astronaut), "x", LIMITS).pixels, astronaut)

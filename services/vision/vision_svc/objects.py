@@ -73,6 +73,9 @@ def object_detector(model: str, device: str) -> ObjectDetector:
     raise ValueError(f"object model {model!r}: expected {HOG_MODEL!r} or a path to YOLO weights (.pt)")
 
 
+_HOG_WINDOW_WIDTH, _HOG_WINDOW_HEIGHT = 64, 128
+
+
 class HogPeopleDetector:
     """OpenCV's default people detector: 64x128 windows over an image pyramid."""
 
@@ -94,8 +97,14 @@ class HogPeopleDetector:
         hog = self._hog
         if hog is None:
             raise Unavailable("the object detector is not loaded yet")
-        results = []
+        results: list[list[DetectedObject]] = []
         for item in batch:
+            height, width = item.pixels.shape[:2]
+            if height < _HOG_WINDOW_HEIGHT or width < _HOG_WINDOW_WIDTH:
+                # No 64x128 window fits, so no person can be found (the pyramid only shrinks), and
+                # OpenCV 4.14's detectMultiScale crashes the process on some such images (64x64).
+                results.append([])
+                continue
             grey = cv2.cvtColor(item.pixels, cv2.COLOR_RGB2GRAY)
             boxes, weights = hog.detectMultiScale(grey, winStride=(8, 8), padding=(8, 8), scale=1.05)
             found = []
