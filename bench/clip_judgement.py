@@ -86,7 +86,7 @@ def build_talk(talk: Talk, folder: Path, face: Path) -> tuple[Path, list[Span]]:
             spans.append(Span(index, label, round(start, 3), round(position / params.framerate, 3), text))
             position += _silence(out, GAP_SECONDS)
             part.unlink()
-    # As tests/e2e/talk.py: the astronaut's head drifting left and right over a dark stage.
+    # As tests/clipsift_testing/talk.py: the astronaut's head drifting left and right over a dark stage.
     video = stage_video(face, speech, folder / "talk.mp4", (1280, 720), x="440+300*sin(t/4)", y=160)
     speech.unlink()
     return video, spans
@@ -281,7 +281,7 @@ def main() -> None:
         from skimage import data, io
 
         face = work / "astronaut.png"
-        # Head and shoulders, as tests/e2e/talk.py.
+        # Head and shoulders, as tests/clipsift_testing/talk.py.
         io.imsave(face, data.astronaut()[:400, 60:460])  # type: ignore[no-untyped-call]
         built: dict[str, tuple[Path, list[Span]]] = {}
         build_seconds: dict[str, float] = {}

@@ -3,10 +3,10 @@
     .venv/bin/python bench/video_dedup.py [--videos 8] [--seconds 20] [--workdir DIR]
 
 Builds N distinct videos (pan-and-zoom shots over scikit-image's photographs, two per video, no
-photograph shared) and derives from each the copies of tests/e2e/footage.py: re-encoded (480x270,
-30 fps, CRF 36), cropped 10% and scaled back, trimmed (3.3 s head, 2.7 s tail), watermarked
-(drawtext), letterboxed into 4:3, and all of trim + crop + watermark + re-encode at once. Every
-pair of videos is then compared three ways, in one run:
+photograph shared) and derives from each the copies of tests/clipsift_testing/footage.py:
+re-encoded (480x270, 30 fps, CRF 36), cropped 10% and scaled back, trimmed (3.3 s head, 2.7 s
+tail), watermarked (drawtext), letterboxed into 4:3, and all of trim + crop + watermark + re-encode
+at once. Every pair of videos is then compared three ways, in one run:
 
 - clipsift: fingerprints (pHash + dHash of the letterbox-trimmed centre at 2 fps) aligned by
   offset voting (video_svc.alignment), near-duplicate when the segments cover >= 50% of a video;
@@ -37,10 +37,10 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "services" / "video"))
 
-import footage  # noqa: E402
+from clipsift_testing import footage  # noqa: E402
 
 from video_svc.alignment import align  # noqa: E402
 from video_svc.dedup_job import fingerprint_video  # noqa: E402

@@ -14,10 +14,11 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
+from clipsift_testing.media import ffmpeg, still_video
+from clipsift_testing.talk import SCRIPT, build_talk_video
 from websockets.sync.client import connect
 
 from .conftest import Platform
-from .talk import SCRIPT, build_talk_video
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
 CLIP_QUERY = "count=2&min_seconds=8&max_seconds=20&aspect=9:16"
@@ -195,10 +196,6 @@ def test_upload_progress_and_clips(clip_platform: Platform, talk: Path, tmp_path
         assert seen >= 4, f"face visible in only {seen} of 5 sampled frames"
 
 
-def _ffmpeg(*args: str) -> None:
-    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", *args], check=True)
-
-
 def test_bad_uploads_are_refused_at_the_door(clip_platform: Platform, talk: Path, tmp_path: Path) -> None:
     not_video = tmp_path / "notes.mp4"
     not_video.write_text("these are meeting notes, not a video\n" * 100)
@@ -207,43 +204,25 @@ def test_bad_uploads_are_refused_at_the_door(clip_platform: Platform, talk: Path
     assert "not a readable media file" in reply.json()["detail"]
 
     silent_video = tmp_path / "no-audio.mp4"
-    _ffmpeg("-i", str(talk), "-an", "-c:v", "copy", str(silent_video))
+    ffmpeg("-i", str(talk), "-an", "-c:v", "copy", str(silent_video))
     reply = upload(clip_platform, silent_video)
     assert reply.status_code == 400
     assert "no audio track" in reply.json()["detail"]
 
     audio_only = tmp_path / "audio.m4a"
-    _ffmpeg("-i", str(talk), "-vn", "-c:a", "copy", str(audio_only))
+    ffmpeg("-i", str(talk), "-vn", "-c:a", "copy", str(audio_only))
     reply = upload(clip_platform, audio_only)
     assert reply.status_code == 400
     assert "no video stream" in reply.json()["detail"]
 
     long_video = tmp_path / "long.mp4"
-    _ffmpeg(
-        "-f",
-        "lavfi",
-        "-i",
-        "color=c=black:s=64x64:r=5",
-        "-f",
-        "lavfi",
-        "-i",
-        "anullsrc=r=16000:cl=mono",
-        "-t",
-        "400",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-c:a",
-        "aac",
-        str(long_video),
-    )
+    still_video(long_video, 400, colour="black", size="64x64", fps=5)
     reply = upload(clip_platform, long_video)
     assert reply.status_code == 413
     assert "the limit is 300s" in reply.json()["detail"]
 
     ffv1 = tmp_path / "archive.mkv"
-    _ffmpeg("-i", str(talk), "-t", "3", "-c:v", "ffv1", "-c:a", "copy", str(ffv1))
+    ffmpeg("-i", str(talk), "-t", "3", "-c:v", "ffv1", "-c:a", "copy", str(ffv1))
     reply = upload(clip_platform, ffv1)
     assert reply.status_code == 400
     assert "unsupported video codec 'ffv1'" in reply.json()["detail"]
@@ -264,25 +243,7 @@ def test_bad_uploads_are_refused_at_the_door(clip_platform: Platform, talk: Path
 
 def test_bad_videos_fail_the_job_with_a_reason(clip_platform: Platform, talk: Path, tmp_path: Path) -> None:
     silence = tmp_path / "silence.mp4"
-    _ffmpeg(
-        "-f",
-        "lavfi",
-        "-i",
-        "color=c=gray:s=320x240:r=10",
-        "-f",
-        "lavfi",
-        "-i",
-        "anullsrc=r=16000:cl=mono",
-        "-t",
-        "20",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-c:a",
-        "aac",
-        str(silence),
-    )
+    still_video(silence, 20)
     truncated = tmp_path / "truncated.mp4"
     data = talk.read_bytes()
     truncated.write_bytes(data[: len(data) // 2])  # faststart: the header survives, the media does not

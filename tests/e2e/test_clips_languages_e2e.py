@@ -9,9 +9,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from clipsift_testing.talk import build_talk_video
 
 from .conftest import Platform
-from .talk import build_talk_video
 from .test_clips_e2e import _auth, ffprobe, follow, srt_cues, upload
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]

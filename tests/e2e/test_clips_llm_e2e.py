@@ -10,9 +10,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from clipsift_testing.talk import build_talk_video
 
 from .conftest import Platform, start_platform, stop_platform
-from .talk import build_talk_video
 from .test_clips_e2e import _auth, follow, upload
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "services" / "video" / "tests"))

@@ -10,10 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
+from clipsift_testing.footage import derive, distinct_shots, render
+from clipsift_testing.talk import build_talk_video
 
 from .conftest import Platform, start_platform, stop_platform
-from .footage import derive, distinct_shots, render
-from .talk import build_talk_video
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
 SECONDS = 12.0

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 import srt
+from clipsift_testing.media import still_video
+from clipsift_testing.talk import SCRIPT, build_talk_video
 from playwright.sync_api import Page, expect
 
 from ..e2e.conftest import Platform
-from ..e2e.talk import SCRIPT, build_talk_video
 from .conftest import DESKTOP, PHONE, api_json, no_horizontal_scroll, shoot, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
@@ -364,33 +364,7 @@ def _submit_jobs(platform: Platform, tmp_path: Path) -> list[str]:
     )
     assert dedup.status_code == 202, dedup.text
     silence = tmp_path / "silence.mp4"
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-nostdin",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "color=c=gray:s=320x240:r=10",
-            "-f",
-            "lavfi",
-            "-i",
-            "anullsrc=r=16000:cl=mono",
-            "-t",
-            "12",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-c:a",
-            "aac",
-            str(silence),
-        ],
-        check=True,
-    )
+    still_video(silence, 12)
     silent = httpx.post(
         f"{base}/v1/clips?count=1&min_seconds=5&max_seconds=10",
         content=silence.read_bytes(),

@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from clipsift_testing.media import jpeg
 from skimage import data
 
-from .conftest import Gateway, images_suite
-
-_jpeg = images_suite._jpeg
+from .conftest import Gateway
 
 
 async def test_cli_analyze_dispatches_on_file_type_and_dedups_an_image_folder(
@@ -20,13 +19,13 @@ async def test_cli_analyze_dispatches_on_file_type_and_dedups_an_image_folder(
     from clipsift_cli.main import build_parser
 
     photo = tmp_path / "photo.data"  # no image suffix: recognised by its JPEG signature
-    photo.write_bytes(_jpeg(data.astronaut()))
+    photo.write_bytes(jpeg(data.astronaut()))
     folder = tmp_path / "album"
     (folder / "nested").mkdir(parents=True)
     coffee = data.coffee()
-    (folder / "coffee.jpg").write_bytes(_jpeg(coffee))
-    (folder / "nested" / "coffee-copy.png").write_bytes(_jpeg(coffee, 50))
-    (folder / "rocket.jpg").write_bytes(_jpeg(data.rocket()))
+    (folder / "coffee.jpg").write_bytes(jpeg(coffee))
+    (folder / "nested" / "coffee-copy.png").write_bytes(jpeg(coffee, 50))
+    (folder / "rocket.jpg").write_bytes(jpeg(data.rocket()))
     (folder / "notes.txt").write_text("not an image")
     common = ["--gateway-url", live, "--api-key", gateway.keys["acme"]]
 

@@ -3,8 +3,6 @@ and an in-process gRPC server on port 0."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -13,6 +11,8 @@ from typing import Any
 
 import grpc
 import pytest
+from clipsift_testing.media import fetched, ffmpeg
+from clipsift_testing.media import speak as speak_to
 
 from audio_svc import packaged_models
 from audio_svc.model import SpeechModel
@@ -22,25 +22,6 @@ from audio_svc.wiring import build
 from clipsift.audio.v1 import audio_pb2, audio_pb2_grpc
 from clipsift_common.blobstore import LocalBlobStore
 from clipsift_common.grpc_server import GrpcServer
-
-ROOT = Path(__file__).resolve().parents[3]
-MEDIA_DIR = ROOT / ".cache" / "test-media"
-
-
-def fetched(name: str) -> Path:
-    """A test recording or model from .cache/test-media, fetched by scripts/fetch_test_media.py."""
-    path = MEDIA_DIR / name
-    if not path.exists():
-        result = subprocess.run(
-            [sys.executable, str(ROOT / "scripts" / "fetch_test_media.py"), name],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        if result.returncode != 0:
-            pytest.fail(f"cannot fetch test media {name}: {result.stderr.strip()[-2000:]}")
-    return path
 
 
 def audio_settings(blob_dir: Path, **overrides: Any) -> AudioSettings:
@@ -79,15 +60,9 @@ def speak(tmp_path: Path) -> Callable[..., Path]:
     """Synthesize ``text`` with espeak-ng into a WAV file (22.05 kHz mono)."""
 
     def synthesize(text: str, name: str = "speech", voice: str = "en") -> Path:
-        path = tmp_path / f"{name}.wav"
-        subprocess.run(["espeak-ng", "-v", voice, "-w", str(path), text], check=True, timeout=60)
-        return path
+        return speak_to(text, tmp_path / f"{name}.wav", voice=voice)
 
     return synthesize
-
-
-def ffmpeg(*args: str) -> None:
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", *args], check=True, timeout=120)
 
 
 @pytest.fixture

@@ -7,13 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from clipsift_testing.media import ffmpeg
 
 from audio_svc.decode import SAMPLE_RATE, decode_audio
 from clipsift_common.errors import InvalidArgument, ResourceExhausted
-
-
-def ffmpeg(*args: str) -> None:
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", *args], check=True, timeout=60)
 
 
 def test_wav_is_resampled_to_16k_mono(speak) -> None:

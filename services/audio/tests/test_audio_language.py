@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-import subprocess
 
 import numpy as np
 import pytest
+from clipsift_testing.media import speak as speak_to
 
 from audio_svc.decode import SAMPLE_RATE, decode_audio
 from audio_svc.model import SpeechModel, TranscribeOptions, first_speech
@@ -119,9 +119,7 @@ GERMAN_TALK = (
 def test_language_is_decided_over_several_windows_not_the_first_alone(multilingual_model, tmp_path) -> None:
     paths = []
     for index, text in enumerate(GERMAN_TALK):
-        path = tmp_path / f"part{index}.wav"
-        subprocess.run(["espeak-ng", "-v", "de", "-s", "155", "-p", "50", "-w", str(path), text], check=True)
-        paths.append(path)
+        paths.append(speak_to(text, tmp_path / f"part{index}.wav", voice="de", speed=155, pitch=50))
     audio = np.concatenate([decode_audio(p, 120) for p in paths])
     first_window = first_speech(audio, 30.0)
     _, _, alone = multilingual_model.whisper.detect_language(audio=first_window)

@@ -5,9 +5,9 @@ names the option and what is wrong with it, and nothing is kept."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 
 import pytest
+from clipsift_testing.media import ffmpeg
 
 pytestmark = [pytest.mark.integration, pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="no ffmpeg")]
 
@@ -16,13 +16,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.skipif(shutil.which("ffmpeg")
 def talk(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """20 s of picture and sound: enough for the video service to probe, no speech needed."""
     path = tmp_path_factory.mktemp("clips") / "talk.mp4"
-    subprocess.run(
-        ["ffmpeg", "-nostdin", "-loglevel", "error", "-y",
-         "-f", "lavfi", "-i", "testsrc2=s=320x180:r=10:d=20",
-         "-f", "lavfi", "-i", "sine=frequency=300:duration=20",
-         "-pix_fmt", "yuv420p", "-shortest", str(path)],
-        check=True,
-    )  # fmt: skip
+    ffmpeg(
+        *("-f", "lavfi", "-i", "testsrc2=s=320x180:r=10:d=20"),
+        *("-f", "lavfi", "-i", "sine=frequency=300:duration=20"),
+        *("-pix_fmt", "yuv420p", "-shortest", str(path)),
+    )
     return path.read_bytes()
 
 

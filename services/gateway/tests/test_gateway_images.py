@@ -3,7 +3,6 @@ same fresh PostgreSQL database), multipart uploads through httpx's ASGI transpor
 
 from __future__ import annotations
 
-import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +11,7 @@ import cv2
 import httpx
 import numpy as np
 import pytest
-from PIL import Image
+from clipsift_testing.media import jpeg
 from skimage import data
 
 from clipsift.vision.v1 import analysis_pb2_grpc, duplicates_pb2_grpc
@@ -28,12 +27,6 @@ from vision_svc.duplicates_servicer import ImageDuplicateServicer
 from vision_svc.index_store import MIGRATIONS, ImageIndex
 from vision_svc.models import VisionModels
 from vision_svc.settings import VisionSettings
-
-
-def _jpeg(image: np.ndarray, quality: int = 90) -> bytes:
-    out = io.BytesIO()
-    Image.fromarray(image).save(out, format="JPEG", quality=quality)
-    return out.getvalue()
 
 
 @dataclass
@@ -120,7 +113,7 @@ def _files(named: dict[str, bytes]) -> list[tuple[str, tuple[str, bytes, str]]]:
 async def test_analyze_an_uploaded_photo(gateway: Gateway) -> None:
     reply = await gateway.client.post(
         "/v1/images/analyze",
-        files=_files({"astronaut.jpg": _jpeg(data.astronaut())}),
+        files=_files({"astronaut.jpg": jpeg(data.astronaut())}),
         params={"features": "faces,hashes,quality,colours"},
         headers=gateway.auth("acme"),
     )
@@ -151,7 +144,7 @@ async def test_analyze_an_uploaded_photo(gateway: Gateway) -> None:
 async def test_bad_uploads_are_4xx(
     gateway: Gateway, content: bytes | None, params: dict[str, str], status: int, message: str
 ) -> None:
-    payload = content if content is not None else _jpeg(data.coffee())
+    payload = content if content is not None else jpeg(data.coffee())
     reply = await gateway.client.post(
         "/v1/images/analyze", files=_files({"x.jpg": payload}), params=params, headers=gateway.auth("acme")
     )
@@ -160,7 +153,7 @@ async def test_bad_uploads_are_4xx(
 
 
 async def test_images_need_a_key(gateway: Gateway) -> None:
-    reply = await gateway.client.post("/v1/images/analyze", files=_files({"x.jpg": _jpeg(data.coffee())}))
+    reply = await gateway.client.post("/v1/images/analyze", files=_files({"x.jpg": jpeg(data.coffee())}))
     assert reply.status_code == 401
 
 
@@ -168,12 +161,12 @@ async def test_duplicates_among_uploads_with_per_hash_distances(gateway: Gateway
     coffee = data.coffee()
     height, width = coffee.shape[:2]
     named = {
-        "coffee.jpg": _jpeg(coffee),
-        "coffee-small.jpg": _jpeg(
+        "coffee.jpg": jpeg(coffee),
+        "coffee-small.jpg": jpeg(
             cv2.resize(coffee, (width // 3, height // 3), interpolation=cv2.INTER_AREA), 60
         ),
-        "coffee-mirror.jpg": _jpeg(np.ascontiguousarray(coffee[:, ::-1])),
-        "rocket.jpg": _jpeg(data.rocket()),
+        "coffee-mirror.jpg": jpeg(np.ascontiguousarray(coffee[:, ::-1])),
+        "rocket.jpg": jpeg(data.rocket()),
     }
     reply = await gateway.client.post(
         "/v1/images/duplicates", files=_files(named), headers=gateway.auth("acme")
@@ -198,13 +191,13 @@ async def test_duplicates_among_uploads_with_per_hash_distances(gateway: Gateway
 
 
 async def test_index_and_query_per_tenant(gateway: Gateway) -> None:
-    originals = {"coffee.jpg": _jpeg(data.coffee()), "rocket.jpg": _jpeg(data.rocket())}
+    originals = {"coffee.jpg": jpeg(data.coffee()), "rocket.jpg": jpeg(data.rocket())}
     added = await gateway.client.post(
         "/v1/images/index", files=_files(originals), headers=gateway.auth("acme")
     )
     assert added.status_code == 200, added.text
     assert added.json() == {"indexed": 2, "replaced": 0, "total": "2"}
-    query = {"file": ("q.jpg", _jpeg(data.rocket(), 40), "image/jpeg")}
+    query = {"file": ("q.jpg", jpeg(data.rocket(), 40), "image/jpeg")}
     found = await gateway.client.post("/v1/images/index/query", files=query, headers=gateway.auth("acme"))
     assert found.status_code == 200, found.text
     assert [m["image_id"] for m in found.json()["matches"]] == ["rocket.jpg"]

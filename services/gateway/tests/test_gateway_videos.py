@@ -5,26 +5,20 @@ from __future__ import annotations
 
 import io
 import shutil
-import subprocess
 import zipfile
 from pathlib import Path
 
 import pytest
+from clipsift_testing.media import ffmpeg
 
 pytestmark = [pytest.mark.integration, pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="no ffmpeg")]
-
-
-def _ffmpeg(*args: str) -> None:
-    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", *args], check=True)
 
 
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     folder = tmp_path_factory.mktemp("videos")
-    _ffmpeg(
-        *("-f", "lavfi", "-i", "testsrc2=s=160x90:r=10:d=4"), "-pix_fmt", "yuv420p", str(folder / "v.mp4")
-    )
-    _ffmpeg(*("-f", "lavfi", "-i", "sine=frequency=440:duration=2"), str(folder / "tone.wav"))
+    ffmpeg(*("-f", "lavfi", "-i", "testsrc2=s=160x90:r=10:d=4"), "-pix_fmt", "yuv420p", str(folder / "v.mp4"))
+    ffmpeg(*("-f", "lavfi", "-i", "sine=frequency=440:duration=2"), str(folder / "tone.wav"))
     return {"video": (folder / "v.mp4").read_bytes(), "audio": (folder / "tone.wav").read_bytes()}
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
+from clipsift_testing import footage
+from clipsift_testing.talk import SCRIPT
 
 from clipsift_common.errors import InvalidArgument
 from video_svc.frame_analysis import FEATURES, feature_codes
@@ -13,10 +14,6 @@ from video_svc.keyframes import Scene, choose_keyframes, detect_scenes, sharpnes
 from video_svc.model import Word
 from video_svc.summary import KeyframeCandidate, extractive_summary, top_keyframes
 from video_svc.transcript import sentences
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests" / "e2e"))
-import footage
-from talk import SCRIPT
 
 
 def _words(text: str) -> list[Word]:

@@ -3,19 +3,16 @@ and copies derived from them with ffmpeg."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from clipsift_testing import footage
 
 from video_svc.alignment import AlignParams, align
 from video_svc.dedup_job import clusters, fingerprint_video
 from video_svc.fingerprint import Fingerprint, content_box
 from video_svc.settings import VideoSettings
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests" / "e2e"))
-import footage
 
 pytestmark = pytest.mark.slow
 SECONDS = 12.0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -64,17 +63,3 @@ def on_canvas(image: Image, placements: list[tuple[int, int]], grey: int = 0) ->
     for x, y in placements:
         canvas[y : y + height, x : x + width] = image
     return canvas
-
-
-def jpeg(image: Image, quality: int = 90) -> bytes:
-    ok, encoded = cv2.imencode(
-        ".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality]
-    )
-    assert ok
-    return encoded.tobytes()
-
-
-def png(image: Image) -> bytes:
-    ok, encoded = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-    assert ok
-    return encoded.tobytes()

@@ -5,12 +5,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from clipsift_testing.media import jpeg, png
 
 from clipsift.vision.v1 import vision_pb2
 from clipsift_common.errors import InvalidArgument, ResourceExhausted
 from vision_svc.decode import decode_frame
 
-from .conftest import Image, jpeg, png
+from .conftest import Image
 
 LIMIT = 4096 * 4096
 

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from clipsift_testing.media import jpeg, png
 from PIL import Image as PilImage
 from skimage import data
 
@@ -20,7 +21,7 @@ from vision_svc.hashing import hamming, hamming_matrix, hashes_of
 from vision_svc.objects import HOG_MODEL, object_detector
 from vision_svc.quality import QualityThresholds, measure
 
-from .conftest import Image, jpeg, png
+from .conftest import Image
 
 LIMITS = DecodeLimits(max_bytes=10_000_000, max_pixels=50_000_000)
 THRESHOLDS = QualityThresholds(100.0, 8.0, 0.3, 0.2, 0.85, 0.25)

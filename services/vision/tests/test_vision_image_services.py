@@ -11,6 +11,7 @@ import cv2
 import grpc
 import numpy as np
 import pytest
+from clipsift_testing.media import jpeg, png
 from PIL import Image as PilImage
 from skimage import data
 
@@ -35,7 +36,7 @@ from vision_svc.objects import HogPeopleDetector
 from vision_svc.ocr import TextReader
 from vision_svc.settings import VisionSettings
 
-from .conftest import ASTRONAUT_FACE, Image, jpeg, png
+from .conftest import ASTRONAUT_FACE, Image
 
 F = analysis_pb2
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import grpc
 import pytest
+from clipsift_testing.media import jpeg
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from skimage import data
 
@@ -17,7 +18,7 @@ from vision_svc.faces import DetectionInput, Face, FaceDetector
 from vision_svc.servicer import VisionServicer
 from vision_svc.settings import VisionSettings
 
-from .conftest import ASTRONAUT_FACE, Image, jpeg, on_canvas
+from .conftest import ASTRONAUT_FACE, Image, on_canvas
 
 SERVICE = "clipsift.vision.v1.VisionService"
 

@@ -3,9 +3,10 @@ below, and scikit-image's astronaut photograph moving across the frame like a pr
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Sequence
 from pathlib import Path
+
+from .media import ffmpeg, speak
 
 SCRIPT = [
     "Welcome back to the channel. "
@@ -35,50 +36,17 @@ def build_talk_video(
 
     folder.mkdir(parents=True, exist_ok=True)
     speech = folder / "speech.wav"
-    text = " ".join(script)
-    subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(speech), text], check=True)
+    speak(" ".join(script), speech, voice=voice, speed=150)
     face = folder / "astronaut.png"
     io.imsave(face, data.astronaut()[:400, 60:460])  # head and shoulders, 400x400
     video = folder / "talk.mp4"
     # The presenter drifts left and right (x = 200 + 300*sin(t/4)), as a speaker pacing a stage.
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-nostdin",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            f"color=c=0x202830:s={width}x{height}:r={fps}",
-            "-loop",
-            "1",
-            "-i",
-            str(face),
-            "-i",
-            str(speech),
-            "-filter_complex",
-            "[0:v][1:v]overlay=x='440+300*sin(t/4)':y=160:shortest=1,format=yuv420p[v]",
-            "-map",
-            "[v]",
-            "-map",
-            "2:a",
-            "-shortest",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-crf",
-            "28",
-            "-c:a",
-            "aac",
-            "-b:a",
-            "96k",
-            "-movflags",
-            "+faststart",
-            str(video),
-        ],
-        check=True,
+    ffmpeg(
+        *("-f", "lavfi", "-i", f"color=c=0x202830:s={width}x{height}:r={fps}"),
+        *("-loop", "1", "-i", str(face), "-i", str(speech)),
+        *("-filter_complex", "[0:v][1:v]overlay=x='440+300*sin(t/4)':y=160:shortest=1,format=yuv420p[v]"),
+        *("-map", "[v]", "-map", "2:a", "-shortest"),
+        *("-c:v", "libx264", "-preset", "ultrafast", "-crf", "28", "-c:a", "aac", "-b:a", "96k"),
+        *("-movflags", "+faststart", str(video)),
     )
     return video

@@ -1,7 +1,7 @@
 """Test footage from real photographs: distinct videos made of slow pan-and-zoom shots over
 scikit-image's sample images (each video its own photographs), and the copies a content team
 meets in the wild derived from them with ffmpeg (re-encoded, cropped, trimmed, watermarked,
-letterboxed). Used by the video tests and bench/video_dedup.py."""
+letterboxed). Used by the e2e and video tests and bench/video_dedup.py."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+
+from .media import QUIET, ffmpeg
 
 # Real photographs and scans shipped inside scikit-image (no download). Textures that look
 # alike (brick, grass, gravel) are kept apart by the pairing below: each video gets two.
@@ -37,7 +39,6 @@ IMAGE_NAMES = (
     "colorwheel",
     "shepp_logan_phantom",
 )
-QUIET = ["-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
 
 
 def load_image(name: str) -> npt.NDArray[np.uint8]:
@@ -141,10 +142,6 @@ class Copy:
     original_end: float
 
 
-def _ffmpeg(*args: str) -> None:
-    subprocess.run(["ffmpeg", *QUIET, *args], check=True)
-
-
 WATERMARK = (
     "drawtext=text='COPY clipsift.example':fontsize=26:fontcolor=white"
     ":box=1:boxcolor=black@0.5:x=w-tw-16:y=16"
@@ -156,21 +153,21 @@ def derive(original: Path, duration: float, transform: str, out: Path) -> Copy:
     """One copy of ``original``: ``transform`` is one of TRANSFORMS."""
     start, end = 0.0, duration
     if transform == "reencode":  # smaller, lower quality, other frame rate
-        _ffmpeg(
+        ffmpeg(
             "-i", str(original), "-vf", "scale=480:270", "-r", "30", "-c:v", "libx264", "-crf", "36", str(out)
         )
     elif transform == "crop":  # 10% cut off, scaled back up
-        _ffmpeg("-i", str(original), "-vf", "crop=iw*0.9:ih*0.9,scale=640:360", "-c:v", "libx264", str(out))
+        ffmpeg("-i", str(original), "-vf", "crop=iw*0.9:ih*0.9,scale=640:360", "-c:v", "libx264", str(out))
     elif transform == "trim":  # head and tail cut
         start, end = 3.3, duration - 2.7
-        _ffmpeg("-ss", f"{start}", "-i", str(original), "-t", f"{end - start}", "-c:v", "libx264", str(out))
+        ffmpeg("-ss", f"{start}", "-i", str(original), "-t", f"{end - start}", "-c:v", "libx264", str(out))
     elif transform == "watermark":
-        _ffmpeg("-i", str(original), "-vf", WATERMARK, "-c:v", "libx264", str(out))
+        ffmpeg("-i", str(original), "-vf", WATERMARK, "-c:v", "libx264", str(out))
     elif transform == "letterbox":  # squeezed into a 4:3 frame with black bars
-        _ffmpeg("-i", str(original), "-vf", "scale=480:270,pad=480:360:0:45", "-c:v", "libx264", str(out))
+        ffmpeg("-i", str(original), "-vf", "scale=480:270,pad=480:360:0:45", "-c:v", "libx264", str(out))
     elif transform == "combined":  # trimmed, cropped, watermarked and re-encoded at once
         start, end = 2.1, duration - 4.4
-        _ffmpeg(
+        ffmpeg(
             *("-ss", f"{start}", "-i", str(original), "-t", f"{end - start}"),
             *("-vf", f"crop=iw*0.9:ih*0.9,scale=512:288,{WATERMARK}", "-c:v", "libx264", "-crf", "32"),
             str(out),
