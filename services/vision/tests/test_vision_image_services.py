@@ -22,19 +22,13 @@ from clipsift.vision.v1 import (
     duplicates_pb2_grpc,
     vision_pb2,
 )
-from clipsift_common.db import migrate, open_pool
-from clipsift_common.grpc_server import GrpcServer, ServiceBinding
-from clipsift_common.settings import DatabaseSettings
-from vision_svc.analysis import ImageAnalyzer
-from vision_svc.analysis_servicer import ImageAnalysisServicer
-from vision_svc.duplicates_servicer import ImageDuplicateServicer
 from vision_svc.embedding import Embedder
 from vision_svc.faces import FaceDetector
-from vision_svc.index_store import MIGRATIONS, ImageIndex
 from vision_svc.models import VisionModels
 from vision_svc.objects import HogPeopleDetector
 from vision_svc.ocr import TextReader
 from vision_svc.settings import VisionSettings
+from vision_svc.wiring import build
 
 from .conftest import ASTRONAUT_FACE, Image
 
@@ -45,27 +39,6 @@ F = analysis_pb2
 class Services:
     analysis: analysis_pb2_grpc.ImageAnalysisServiceStub
     duplicates: duplicates_pb2_grpc.ImageDuplicateServiceStub
-
-
-async def _serve(
-    settings: VisionSettings, models: VisionModels, index: ImageIndex | None
-) -> tuple[GrpcServer, int]:
-    analyzer = ImageAnalyzer(settings, models)
-    server = GrpcServer(
-        settings,
-        [
-            ServiceBinding(
-                analysis_pb2_grpc.add_ImageAnalysisServiceServicer_to_server, ImageAnalysisServicer(analyzer)
-            ),
-            ServiceBinding(
-                duplicates_pb2_grpc.add_ImageDuplicateServiceServicer_to_server,
-                ImageDuplicateServicer(analyzer, index),
-            ),
-        ],
-    )
-    port = await server.start()
-    await server.set_serving()
-    return server, port
 
 
 def _settings(**overrides: object) -> VisionSettings:
@@ -91,12 +64,9 @@ async def services(
     text_reader: TextReader,
 ) -> AsyncIterator[Services]:
     settings = _settings(database_url=database_url)
-    await migrate(database_url, "vision", MIGRATIONS)
-    pool = await open_pool(
-        DatabaseSettings.model_construct(database_url=database_url, db_pool_min=1, db_pool_max=2)
-    )
     models = VisionModels(settings, detector, embedder, people_detector, text_reader)
-    server, port = await _serve(settings, models, ImageIndex(pool))
+    service = await build(settings, models)
+    port = await service.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
     try:
         yield Services(
@@ -105,9 +75,8 @@ async def services(
         )
     finally:
         await channel.close()
-        await server.stop()
+        await service.stop()  # closes the index's pool; the preloaded models are ours to close
         await models.close()
-        await pool.close()
 
 
 def encoded(data_bytes: bytes) -> vision_pb2.Image:
@@ -353,7 +322,8 @@ async def test_the_index_without_a_database_is_a_failed_precondition(
 ) -> None:
     settings = _settings()
     models = VisionModels(settings, detector, embedder, people_detector, text_reader)
-    server, port = await _serve(settings, models, None)
+    service = await build(settings, models)  # no database_url: no index
+    port = await service.start()
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         stub = duplicates_pb2_grpc.ImageDuplicateServiceStub(channel)
         with pytest.raises(grpc.aio.AioRpcError) as error:
@@ -361,7 +331,7 @@ async def test_the_index_without_a_database_is_a_failed_precondition(
                 duplicates_pb2.QueryImageRequest(tenant_id="acme", image=encoded(png(data.coffee()))),
                 timeout=10,
             )
-    await server.stop()
+    await service.stop()
     await models.close()
     assert error.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "CLIPSIFT_VISION_DATABASE_URL" in (error.value.details() or "")
