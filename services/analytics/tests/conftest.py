@@ -8,15 +8,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import grpc
 import pytest
 from nats.js.errors import NotFoundError
 from psycopg_pool import AsyncConnectionPool
 
 from analytics_svc.ingest import EventIngester
+from analytics_svc.servicer import AnalyticsServicer
 from analytics_svc.settings import AnalyticsSettings
+from clipsift.analytics.v1 import analytics_pb2_grpc
 from clipsift.events.v1 import events_pb2
 from clipsift_common.db import migrate, open_pool
 from clipsift_common.events import EventBus, make_event
+from clipsift_common.grpc_server import GrpcServer, ServiceBinding
 
 STREAM = "CLIPSIFT_JOBS"
 MIGRATIONS = "analytics_svc.migrations"
@@ -185,3 +189,27 @@ def job_history_fixture() -> Callable[..., list[events_pb2.JobEvent]]:
 @pytest.fixture(name="consumer_settled")
 def consumer_settled_fixture() -> Callable[[EventBus, str, int], Awaitable[bool]]:
     return consumer_settled
+
+
+@pytest.fixture
+async def serve_servicer(
+    nats_url: str, database_url: str, tmp_path: Path
+) -> AsyncIterator[Callable[[AnalyticsServicer], Awaitable[grpc.aio.Channel]]]:
+    """Factory: a gRPC server (port 0) with only this servicer mounted, and a channel to it. Not
+    wiring.build: the tests run their own ingester (durable, batch, wrapped store) and choose the
+    servicer's parts and limits, so production's ingester and scheduler must not run beside them."""
+    opened: list[tuple[GrpcServer, grpc.aio.Channel]] = []
+
+    async def serve(servicer: AnalyticsServicer) -> grpc.aio.Channel:
+        binding = ServiceBinding(analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server, servicer)
+        server = GrpcServer(analytics_settings(nats_url, database_url, tmp_path), [binding])
+        port = await server.start()
+        await server.set_serving()
+        channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+        opened.append((server, channel))
+        return channel
+
+    yield serve
+    for server, channel in opened:
+        await channel.close()
+        await server.stop()

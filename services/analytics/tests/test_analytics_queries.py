@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import grpc
@@ -13,11 +12,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from analytics_svc.queries import EventQueries
 from analytics_svc.servicer import AnalyticsServicer
-from analytics_svc.settings import AnalyticsSettings
 from clipsift.analytics.v1 import analytics_pb2, analytics_pb2_grpc
 from clipsift.events.v1 import events_pb2
 from clipsift_common.events import make_event
-from clipsift_common.grpc_server import GrpcServer, ServiceBinding
 
 pytestmark = pytest.mark.integration
 
@@ -28,36 +25,14 @@ MAR = datetime(2026, 3, 10, tzinfo=UTC)
 
 
 @pytest.fixture
-async def stub(
-    pool, nats_url: str, database_url: str, tmp_path
-) -> AsyncIterator[analytics_pb2_grpc.AnalyticsServiceStub]:
-    settings = AnalyticsSettings(
-        nats_url=nats_url,
-        database_url=database_url,
-        blob_dir=tmp_path,
-        grpc_port=0,
-        grpc_host="127.0.0.1",
-        grpc_grace_seconds=0,
-    )
-    server = GrpcServer(
-        settings,
-        [
-            ServiceBinding(
-                analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server,
-                AnalyticsServicer(EventQueries(pool)),
-            )
-        ],
-    )
-    port = await server.start()
-    await server.set_serving()
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+async def stub(pool, serve_servicer) -> analytics_pb2_grpc.AnalyticsServiceStub:
+    # Only the event queries: the summary and job-event RPCs need no more.
+    channel = await serve_servicer(AnalyticsServicer(EventQueries(pool)))
     health = await health_pb2_grpc.HealthStub(channel).Check(
         health_pb2.HealthCheckRequest(service="clipsift.analytics.v1.AnalyticsService"), timeout=5
     )
     assert health.status == health_pb2.HealthCheckResponse.SERVING
-    yield analytics_pb2_grpc.AnalyticsServiceStub(channel)
-    await channel.close()
-    await server.stop()
+    return analytics_pb2_grpc.AnalyticsServiceStub(channel)
 
 
 class Jobs:

@@ -8,7 +8,6 @@ import io
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,10 +24,8 @@ from analytics_svc.report_store import ReportStore
 from analytics_svc.reports import ReportRenderer
 from analytics_svc.scheduler import ReportScheduler, last_period
 from analytics_svc.servicer import AnalyticsServicer
-from analytics_svc.settings import AnalyticsSettings
 from clipsift.analytics.v1 import analytics_pb2, analytics_pb2_grpc
 from clipsift_common.blobstore import LocalBlobStore
-from clipsift_common.grpc_server import GrpcServer, ServiceBinding
 
 pytestmark = pytest.mark.integration
 DAY = datetime(2026, 10, 5, tzinfo=UTC)
@@ -81,24 +78,12 @@ async def data(pool) -> None:
 
 
 @pytest.fixture
-async def stub(pool, nats_url: str, database_url: str, tmp_path: Path) -> AsyncIterator[Any]:
-    settings = AnalyticsSettings(
-        nats_url=nats_url, database_url=database_url, blob_dir=tmp_path, grpc_port=0, grpc_host="127.0.0.1"
-    )
+async def stub(pool, tmp_path: Path, serve_servicer) -> Any:
     usage = UsageQueries(pool)
     servicer = AnalyticsServicer(
         EventQueries(pool), usage, ReportRenderer(usage), ReportStore(pool, LocalBlobStore(tmp_path))
     )
-    server = GrpcServer(
-        settings,
-        [ServiceBinding(analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server, servicer)],
-    )
-    port = await server.start()
-    await server.set_serving()
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
-    yield analytics_pb2_grpc.AnalyticsServiceStub(channel)
-    await channel.close()
-    await server.stop()
+    return analytics_pb2_grpc.AnalyticsServiceStub(await serve_servicer(servicer))
 
 
 def _range(tenant: str = "", bucket: str = "hour") -> analytics_pb2.RangeRequest:

@@ -4,7 +4,6 @@ by the real ingester, then usage, throughput, latency and failures over a real g
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,12 +16,10 @@ from analytics_svc.queries import EventQueries, UsageQueries
 from analytics_svc.report_store import ReportStore
 from analytics_svc.reports import ReportRenderer
 from analytics_svc.servicer import AnalyticsServicer
-from analytics_svc.settings import AnalyticsSettings
 from clipsift.analytics.v1 import analytics_pb2, analytics_pb2_grpc
 from clipsift.events.v1 import events_pb2
 from clipsift_common.blobstore import LocalBlobStore
 from clipsift_common.events import make_event, subject_for
-from clipsift_common.grpc_server import GrpcServer, ServiceBinding
 
 pytestmark = pytest.mark.integration
 
@@ -168,15 +165,7 @@ async def ingested(bus, pool, start_ingester, eventually, consumer_settled) -> l
 
 
 @pytest.fixture
-async def stub(pool, nats_url: str, database_url: str, tmp_path: Path) -> AsyncIterator[Any]:
-    settings = AnalyticsSettings(
-        nats_url=nats_url,
-        database_url=database_url,
-        blob_dir=tmp_path,
-        grpc_port=0,
-        grpc_host="127.0.0.1",
-        grpc_grace_seconds=0,
-    )
+async def stub(pool, tmp_path: Path, serve_servicer) -> Any:
     usage = UsageQueries(pool)
     servicer = AnalyticsServicer(
         EventQueries(pool),
@@ -185,16 +174,7 @@ async def stub(pool, nats_url: str, database_url: str, tmp_path: Path) -> AsyncI
         ReportStore(pool, LocalBlobStore(tmp_path)),
         max_buckets=40,
     )
-    server = GrpcServer(
-        settings,
-        [ServiceBinding(analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server, servicer)],
-    )
-    port = await server.start()
-    await server.set_serving()
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
-    yield analytics_pb2_grpc.AnalyticsServiceStub(channel)
-    await channel.close()
-    await server.stop()
+    return analytics_pb2_grpc.AnalyticsServiceStub(await serve_servicer(servicer))
 
 
 def ts(at: datetime) -> timestamp_pb2.Timestamp:
