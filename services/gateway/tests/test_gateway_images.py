@@ -14,19 +14,12 @@ import pytest
 from clipsift_testing.media import jpeg
 from skimage import data
 
-from clipsift.vision.v1 import analysis_pb2_grpc, duplicates_pb2_grpc
-from clipsift_common.db import migrate, open_pool
-from clipsift_common.grpc_server import GrpcServer, ServiceBinding
-from clipsift_common.settings import DatabaseSettings
 from gateway_svc.admin import create_key
 from gateway_svc.app import create_app
 from gateway_svc.settings import GatewaySettings
-from vision_svc.analysis import ImageAnalyzer
-from vision_svc.analysis_servicer import ImageAnalysisServicer
-from vision_svc.duplicates_servicer import ImageDuplicateServicer
-from vision_svc.index_store import MIGRATIONS, ImageIndex
 from vision_svc.models import VisionModels
 from vision_svc.settings import VisionSettings
+from vision_svc.wiring import build
 
 
 @dataclass
@@ -54,26 +47,10 @@ async def gateway(
     settings = VisionSettings(
         grpc_port=0, grpc_host="127.0.0.1", grpc_grace_seconds=0.2, database_url=database_url
     )
-    await migrate(database_url, "vision", MIGRATIONS)
-    pool = await open_pool(
-        DatabaseSettings.model_construct(database_url=database_url, db_pool_min=1, db_pool_max=2)
-    )
     models = VisionModels(settings, loaded.faces, loaded.embedder, loaded.objects, loaded.reader)
-    analyzer = ImageAnalyzer(settings, models)
-    server = GrpcServer(
-        settings,
-        [
-            ServiceBinding(
-                analysis_pb2_grpc.add_ImageAnalysisServiceServicer_to_server, ImageAnalysisServicer(analyzer)
-            ),
-            ServiceBinding(
-                duplicates_pb2_grpc.add_ImageDuplicateServiceServicer_to_server,
-                ImageDuplicateServicer(analyzer, ImageIndex(pool)),
-            ),
-        ],
-    )
-    port = await server.start()
-    await server.set_serving()
+    # The vision service as its __main__ builds it (the index migrated into this database).
+    vision = await build(settings, models)
+    port = await vision.start()
     gateway_settings = GatewaySettings(
         nats_url=nats_url,
         database_url=database_url,
@@ -101,9 +78,8 @@ async def gateway(
             yield Gateway(client, keys)
             await app.state.bus.nc.close()
     finally:
-        await server.stop()
-        await models.close()
-        await pool.close()
+        await vision.stop()
+        await models.close()  # handed in, so the test's to close
 
 
 def _files(named: dict[str, bytes]) -> list[tuple[str, tuple[str, bytes, str]]]:
