@@ -25,7 +25,7 @@ NATS_URL = os.environ.get("CLIPSIFT_TEST_NATS_URL", "nats://127.0.0.1:4222")
 PG_ADMIN_URL = os.environ.get("CLIPSIFT_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 TEST_STREAM = "CLIPSIFT_JOBS"
 
-pytest_plugins = ["clipsift_testing.fixtures"]
+pytest_plugins = ["clipsift_testing.fixtures", "clipsift_testing.object_stores"]
 
 
 @pytest.fixture
