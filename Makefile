@@ -43,7 +43,13 @@ system-deps:
 k8s-tools:
 	scripts/install_k8s_tools.sh
 
-setup: system-deps $(VENV)/.installed
+# Azurite, the Azure Storage emulator of the blob-store tests, from the npm registry (pinned by its lock).
+AZURITE := tools/azurite/node_modules/.bin/azurite-blob
+$(AZURITE): tools/azurite/package.json tools/azurite/package-lock.json
+	cd tools/azurite && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: system-deps $(VENV)/.installed $(AZURITE)
 
 run: setup
 	$(BIN)/clipsift up

