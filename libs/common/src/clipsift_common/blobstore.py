@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from .errors import InvalidArgument, NotFound
-
-_KEY = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
+from .errors import NotFound
+from .objectstore import check_key
 
 
 class BlobStore(Protocol):
@@ -37,10 +35,7 @@ class LocalBlobStore:
         self._tmp.mkdir(exist_ok=True)
 
     def local_path(self, key: str) -> Path:
-        # fullmatch: with match, "$" also matches before a trailing newline ("a\n" passed).
-        if not _KEY.fullmatch(key) or any(part in {".", ".."} for part in key.split("/")):
-            raise InvalidArgument(f"invalid blob key {key!r}")
-        return self.root / key
+        return self.root / check_key(key)
 
     @contextlib.contextmanager
     def writer(self, key: str) -> Iterator[BinaryIO]:
