@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 from prometheus_client import Counter, Histogram
+from psycopg_pool import AsyncConnectionPool
 
 from clipsift_common.blobstore import LocalBlobStore
 from clipsift_common.db import migrate, open_pool
@@ -21,6 +22,7 @@ from clipsift_common.telemetry import instrument_fastapi
 from .api import (
     analytics,
     analyze,
+    buckets,
     clips,
     compare,
     health,
@@ -34,6 +36,8 @@ from .api import (
 )
 from .api.deps import Downstream
 from .api.schemas import ERROR_RESPONSES
+from .bucket_access import AccessPolicy
+from .buckets import BucketCipher, BucketRegistry
 from .dead_jobs import DeadJobSweeper
 from .dispatch import Dispatcher
 from .edge import EdgeMiddleware
@@ -63,6 +67,20 @@ def _client(settings: GatewaySettings, target: str) -> ServiceClient:
     )
 
 
+def _bucket_registry(settings: GatewaySettings, pool: AsyncConnectionPool) -> BucketRegistry:
+    policy = AccessPolicy(
+        allow_private=settings.bucket_allow_private_endpoints,
+        allow_http=settings.bucket_allow_http,
+        timeout_seconds=settings.bucket_check_seconds,
+    )
+    cipher = BucketCipher(settings.bucket_secret_keys) if settings.bucket_secret_keys else None
+    if cipher is None:
+        log.warning(
+            "no bucket secret keys (CLIPSIFT_GATEWAY_BUCKET_SECRET_KEYS): tenants cannot register buckets"
+        )
+    return BucketRegistry(pool, cipher, policy)
+
+
 def create_app(settings: GatewaySettings) -> FastAPI:
     limiter = RateLimiter(settings) if settings.redis_url else None
     if limiter is None:
@@ -79,6 +97,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         state.bus = bus
         state.blobs = LocalBlobStore(settings.blob_dir)
         state.jobs = JobStore(pool)
+        state.buckets = _bucket_registry(settings, pool)
         state.text = _client(settings, settings.text_target)
         state.analytics = _client(settings, settings.analytics_target)
         state.video = _client(settings, settings.video_target)
@@ -126,7 +145,20 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     install_error_handlers(app)
     instrument_fastapi(app)
     app.include_router(health.router)
-    routers = (text, compare, analyze, images, jobs, clips, videos, analytics, indexes, models, tickets)
+    routers = (
+        text,
+        compare,
+        analyze,
+        images,
+        jobs,
+        clips,
+        videos,
+        analytics,
+        indexes,
+        models,
+        tickets,
+        buckets,
+    )
     for module in routers:
         app.include_router(module.router, responses=ERROR_RESPONSES)
     if settings.web_ui:

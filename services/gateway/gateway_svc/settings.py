@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from clipsift_common.settings import BlobSettings, DatabaseSettings, NatsSettings, ServiceSettings
@@ -83,6 +83,20 @@ class GatewaySettings(ServiceSettings, NatsSettings, DatabaseSettings, BlobSetti
     event_ack_wait_seconds: float = Field(default=30.0, gt=0)
     # How often the projector checks that its durable consumer still exists.
     projector_check_seconds: float = Field(default=5.0, gt=0)
+    # Tenant buckets (POST /v1/buckets, buckets.py). Fernet keys (url-safe base64 of 32 bytes, JSON
+    # list in the environment) encrypting the stored credentials: the first encrypts, every one
+    # decrypts, so a new key goes first and the old one stays until rotate_bucket_secrets has
+    # re-encrypted the rows. None set: buckets cannot be registered.
+    bucket_secret_keys: list[SecretStr] = Field(default_factory=list, repr=False)
+    # Bucket endpoints on private, loopback or link-local addresses are refused (the gateway would
+    # otherwise probe the cluster's own network for a tenant); a same-host S3 server needs both.
+    bucket_allow_private_endpoints: bool = False
+    bucket_allow_http: bool = False
+    # Seconds the gateway waits for a bucket to answer its credential check or a head request.
+    bucket_check_seconds: float = Field(default=20.0, gt=0)
+    # Lifetime of the signed GET URL a job from a bucket object carries: long enough for the queue
+    # wait and the whole job (a worker may read the source again after a redelivery).
+    bucket_source_url_seconds: int = Field(default=6 * 3600, ge=60, le=7 * 24 * 3600)
 
 
 class AdminSettings(DatabaseSettings):

@@ -18,6 +18,7 @@ from clipsift_common.errors import InvalidArgument, ResourceExhausted
 from ..auth import Principal, authenticate
 from ..submission import queue_job
 from ..uploads import check_declared_length, stream_to_blob
+from .buckets import json_source, signed_source
 from .deps import Blobs, Jobs, VideoService
 from .jobs import completed_result
 from .params import MAX_INDEX, JobId, canonical_job_id, has_control_characters
@@ -89,8 +90,9 @@ async def submit_clips(
     against_index: bool = False,
 ) -> dict[str, Any]:
     """Start a clip job on a video sent as the request body (any container ffmpeg reads: MP4,
-    MOV, MKV, WebM ...; streamed, never held in memory), or on a file the video service may read,
-    named by a JSON body ``{"path": "/media/talk.mp4"}`` (``Content-Type: application/json``).
+    MOV, MKV, WebM ...; streamed, never held in memory), on an object in one of the tenant's
+    registered buckets, named by a JSON body ``{"source": "s3://<bucket name>/<key>"}``, or on a
+    file the video service may read, named by ``{"path": "/media/talk.mp4"}``.
     The video is checked before the job exists: a file that is not a video, has no audio track
     or is too long gets a 4xx here, and nothing is kept."""
     state = request.app.state
@@ -124,6 +126,15 @@ async def submit_clips(
     job_id = uuid.uuid4()
     blobs = state.blobs
     try:
+        reference = await json_source(request) if media_type(request) == "application/json" else None
+        if reference is not None:
+            # An object in a registered bucket: the worker reads it through a signed URL and
+            # probes it itself (the video service's Probe takes no URL), so no duration is known
+            # here and the clip limits on length are the worker's to enforce.
+            source, input_key = await signed_source(request, principal.tenant_id, reference)
+            payload = options.model_dump() | source
+            message = f"video {reference} queued"
+            return await queue_job(state, job_id, principal.tenant_id, "clip", payload, input_key, message)
         if media_type(request) == "application/json":
             path = await server_path(request)
             source = {"source_path": path}
