@@ -30,6 +30,7 @@ from .api import (
     indexes,
     jobs,
     models,
+    resumable,
     text,
     tickets,
     videos,
@@ -158,6 +159,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         models,
         tickets,
         buckets,
+        resumable,
     )
     for module in routers:
         app.include_router(module.router, responses=ERROR_RESPONSES)

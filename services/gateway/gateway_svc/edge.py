@@ -62,6 +62,8 @@ ROUTE_LIMITS: dict[tuple[str, str], BodyLimit] = {
     ("POST", "/v1/images/duplicates"): _IMAGE_UPLOAD,
     ("POST", "/v1/images/index"): _IMAGE_UPLOAD,
     ("POST", "/v1/images/index/query"): _IMAGE_UPLOAD,
+    # One part of a resumable upload: the route then holds it to exactly its expected size.
+    ("PUT", "/v1/uploads/{upload_id}/parts/{number}"): BodyLimit("upload_part_limit"),
 }
 DEFAULT_LIMIT = BodyLimit("max_json_body_bytes")
 

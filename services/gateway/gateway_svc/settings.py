@@ -37,6 +37,13 @@ class GatewaySettings(ServiceSettings, NatsSettings, DatabaseSettings, BlobSetti
     max_request_text_chars: int = Field(default=2_000_000, ge=1)
     max_video_upload_bytes: int = Field(default=8 * 1024**3, gt=0)
     max_video_seconds: float = Field(default=4 * 3600.0, gt=0)
+    # Resumable uploads (POST /v1/uploads, resumable.py): up to max_video_upload_bytes in parts of
+    # this size (S3 needs 5 MiB but the last; raised for a file that would need more than
+    # upload_max_parts), open this long, their presigned part URLs valid this long.
+    upload_part_bytes: int = Field(default=16 * 1024 * 1024, ge=5 * 1024 * 1024)
+    upload_max_parts: int = Field(default=10_000, ge=1, le=10_000)
+    upload_expiry_seconds: int = Field(default=24 * 3600, ge=60)
+    upload_url_seconds: int = Field(default=900, ge=10, le=7 * 24 * 3600)
     # Image uploads (/v1/images/*): files per request and their bytes together (under the gRPC
     # message limit, since they travel to the vision service in one message).
     max_image_files: int = Field(default=500, ge=1)
@@ -97,6 +104,11 @@ class GatewaySettings(ServiceSettings, NatsSettings, DatabaseSettings, BlobSetti
     # Lifetime of the signed GET URL a job from a bucket object carries: long enough for the queue
     # wait and the whole job (a worker may read the source again after a redelivery).
     bucket_source_url_seconds: int = Field(default=6 * 3600, ge=60, le=7 * 24 * 3600)
+
+    @property
+    def upload_part_limit(self) -> int:
+        """The largest part any resumable upload may have (the edge's body limit on part routes)."""
+        return max(self.upload_part_bytes, -(-self.max_video_upload_bytes // self.upload_max_parts))
 
 
 class AdminSettings(DatabaseSettings):

@@ -17,6 +17,7 @@ from clipsift_common.errors import InvalidArgument, ResourceExhausted
 
 from ..auth import Principal, authenticate
 from ..submission import queue_job
+from ..upload_source import UploadSource, json_upload_id
 from ..uploads import check_declared_length, stream_to_blob
 from .buckets import json_source, signed_source
 from .deps import Blobs, Jobs, VideoService
@@ -92,7 +93,8 @@ async def submit_clips(
     """Start a clip job on a video sent as the request body (any container ffmpeg reads: MP4,
     MOV, MKV, WebM ...; streamed, never held in memory), on an object in one of the tenant's
     registered buckets, named by a JSON body ``{"source": "s3://<bucket name>/<key>"}``, or on a
-    file the video service may read, named by ``{"path": "/media/talk.mp4"}``.
+    file the video service may read, named by ``{"path": "/media/talk.mp4"}``, or on a completed
+    resumable upload (``POST /v1/uploads``), named by ``{"upload_id": "..."}``.
     The video is checked before the job exists: a file that is not a video, has no audio track
     or is too long gets a 4xx here, and nothing is kept."""
     state = request.app.state
@@ -125,6 +127,7 @@ async def submit_clips(
         raise InvalidArgument(str(exc)) from None
     job_id = uuid.uuid4()
     blobs = state.blobs
+    uploaded: UploadSource | None = None
     try:
         reference = await json_source(request) if media_type(request) == "application/json" else None
         if reference is not None:
@@ -135,15 +138,7 @@ async def submit_clips(
             payload = options.model_dump() | source
             message = f"video {reference} queued"
             return await queue_job(state, job_id, principal.tenant_id, "clip", payload, input_key, message)
-        if media_type(request) == "application/json":
-            path = await server_path(request)
-            source = {"source_path": path}
-            probe = video_pb2.ProbeRequest(path=path, require_audio=True)
-        else:
-            key = f"jobs/{job_id}/source.video"
-            await stream_to_blob(request, blobs, key, settings.max_video_upload_bytes, "video")
-            source = {"source_key": key}
-            probe = video_pb2.ProbeRequest(blob_key=key, require_audio=True)
+        source, probe, uploaded = await _probed_source(request, principal.tenant_id, job_id)
         info = await video.call(video.stub.Probe, probe)
         if info.duration > settings.max_video_seconds:
             raise ResourceExhausted(
@@ -153,13 +148,38 @@ async def submit_clips(
             raise InvalidArgument(
                 f"range: starts at {options.range_start:g}s but the video lasts {info.duration:.0f}s"
             )
+        if uploaded is not None:  # probed where it lay; now the job's own
+            source = {"source_key": await uploaded.claim(job_id)}
         payload = options.model_dump() | source | {"duration": info.duration}
         message = f"{info.duration:.0f}s {info.width}x{info.height} video queued"
         input_key = next(iter(source.values()))
         return await queue_job(state, job_id, principal.tenant_id, "clip", payload, input_key, message)
     except BaseException:
+        if uploaded is not None:
+            await uploaded.release()
         await asyncio.to_thread(blobs.delete_prefix, f"jobs/{job_id}")
         raise
+
+
+async def _probed_source(
+    request: Request, tenant_id: str, job_id: uuid.UUID
+) -> tuple[dict[str, str], video_pb2.ProbeRequest, UploadSource | None]:
+    """The job's video and how to probe it: a completed resumable upload (``{"upload_id"}``), a
+    server path (``{"path"}``) or the request body, streamed into the job's prefix."""
+    state = request.app.state
+    if media_type(request) == "application/json":
+        if (upload_id := await json_upload_id(request)) is not None:
+            uploaded = await UploadSource.open(state, tenant_id, upload_id)
+            return {"source_key": uploaded.key}, _probe(blob_key=uploaded.key), uploaded
+        path = await server_path(request)
+        return {"source_path": path}, _probe(path=path), None
+    key = f"jobs/{job_id}/source.video"
+    await stream_to_blob(request, state.blobs, key, state.settings.max_video_upload_bytes, "video")
+    return {"source_key": key}, _probe(blob_key=key), None
+
+
+def _probe(**where: str) -> video_pb2.ProbeRequest:
+    return video_pb2.ProbeRequest(require_audio=True, **where)
 
 
 def _numbers(text: str, name: str) -> list[float]:

@@ -1,0 +1,160 @@
+"""Resumable uploads through the gateway (``gateway`` transport) on the folder backend and on a
+real S3 server (SeaweedFS): parts in any order, resume from what the store holds, completion
+visible only when whole, bytes identical; every refusal (other tenant, wrong part, incomplete,
+over the limits) with its status and a message that says what is wrong."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from clipsift_testing.object_stores import ObjectStoreTarget
+from clipsift_testing.resumable import Gateway, MiB, blob_fields, parts_of, random_bytes, running_gateway
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def gateway(nats_url: str, database_url: str, tmp_path: Path) -> AsyncIterator[Gateway]:
+    async with running_gateway(nats_url, database_url, blob_fields(tmp_path, None)) as running:
+        yield running
+
+
+async def _round_trip(gateway: Gateway, data: bytes, transport: str = "gateway") -> dict[str, object]:
+    upload = await gateway.create(len(data), transport=transport)
+    assert upload["transport"] == "gateway"
+    assert upload["part_size"] == 5 * MiB
+    parts = parts_of(data, upload["part_size"])
+    assert upload["part_count"] == len(parts)
+    # Out of order, the last (short) part first: order is the part numbers', not arrival's.
+    for number in sorted(range(1, len(parts) + 1), key=lambda n: -n):
+        reply = await gateway.put_part(upload["id"], number, parts[number - 1])
+        assert reply.status_code == 200, reply.text
+        assert reply.json() == {"number": number, "size": len(parts[number - 1])}
+    done = await gateway.complete(upload["id"])
+    assert done.status_code == 200, done.text
+    assert done.json()["size"] == len(data)
+    key = done.json()["object_key"]
+    assert key == f"tenants/acme/uploads/{upload['id']}/object"
+    assert gateway.blobs.read_bytes(key) == data
+    # The parts are gone once joined: only the object is left under the upload.
+    assert [b.key for b in gateway.blobs.list(f"tenants/acme/uploads/{upload['id']}")] == [key]
+    return dict(done.json())
+
+
+async def test_folder_round_trip_is_byte_identical(gateway: Gateway) -> None:
+    await _round_trip(gateway, random_bytes(12 * MiB + 12345))
+
+
+async def test_resume_sends_only_the_missing_parts(gateway: Gateway) -> None:
+    data = random_bytes(16 * MiB + 1)
+    upload = await gateway.create(len(data))
+    parts = parts_of(data, upload["part_size"])
+    for number in (1, 3):
+        assert (await gateway.put_part(upload["id"], number, parts[number - 1])).status_code == 200
+    # "Interrupted": a new client asks what the store holds.
+    listed = (await gateway.status(upload["id"])).json()
+    assert listed["state"] == "open"
+    assert [(p["number"], p["size"]) for p in listed["parts"]] == [(1, 5 * MiB), (3, 5 * MiB)]
+    early = await gateway.complete(upload["id"])
+    assert early.status_code == 400
+    assert "2 parts missing: 2, 4" in early.json()["detail"]
+    for number in (2, 4):
+        assert (await gateway.put_part(upload["id"], number, parts[number - 1])).status_code == 200
+    done = await gateway.complete(upload["id"])
+    assert done.status_code == 200, done.text
+    assert gateway.blobs.read_bytes(done.json()["object_key"]) == data
+    # Completing again (a client that lost the first reply) answers the same.
+    again = await gateway.complete(upload["id"])
+    assert again.json() == done.json()
+    finished = (await gateway.status(upload["id"])).json()
+    assert finished["state"] == "complete"
+    assert finished["object_key"] == done.json()["object_key"]
+
+
+async def test_wrong_parts_are_refused_and_not_kept(gateway: Gateway) -> None:
+    data = random_bytes(11 * MiB)
+    upload = await gateway.create(len(data))
+    upload_id = upload["id"]
+    short = await gateway.put_part(upload_id, 1, data[: 5 * MiB - 1])
+    assert short.status_code == 400
+    assert "part 1 must be 5242880 bytes" in short.json()["detail"]
+    last_too_long = await gateway.put_part(upload_id, 3, data[: 2 * MiB])
+    assert last_too_long.status_code == 400
+    assert f"part 3 must be {1 * MiB} bytes" in last_too_long.json()["detail"]
+    beyond = await gateway.put_part(upload_id, 4, data[: 1 * MiB])
+    assert beyond.status_code == 400
+    assert "part number 4 is outside 1..3" in beyond.json()["detail"]
+    assert (await gateway.put_part(upload_id, 0, b"x")).status_code == 422
+    # Over the largest part any upload may have: 413 at the edge, before the route reads it.
+    huge = await gateway.put_part(upload_id, 1, b"\0" * (5 * MiB + 1))
+    assert huge.status_code in {400, 413}
+    assert (await gateway.status(upload_id)).json()["parts"] == []
+    assert gateway.blobs.list(f"tenants/acme/uploads/{upload_id}") == []
+
+
+async def test_declared_sizes_and_transports_are_checked(gateway: Gateway) -> None:
+    too_big = await gateway.client.post(
+        "/v1/uploads", json={"filename": "x.mp4", "size": 64 * MiB + 1}, headers=gateway.auth()
+    )
+    assert too_big.status_code == 413
+    assert "exceeds the limit of 67108864" in too_big.json()["detail"]
+    empty = await gateway.client.post(
+        "/v1/uploads", json={"filename": "x", "size": 0}, headers=gateway.auth()
+    )
+    assert empty.status_code == 422
+    presigned = await gateway.client.post(
+        "/v1/uploads", json={"filename": "x", "size": 10, "transport": "presigned"}, headers=gateway.auth()
+    )
+    assert presigned.status_code == 400
+    assert "presigned needs an S3 blob store" in presigned.json()["detail"]
+    no_key = await gateway.client.post("/v1/uploads", json={"filename": "x", "size": 10})
+    assert no_key.status_code == 401
+
+
+async def test_another_tenants_upload_does_not_exist_for_it(gateway: Gateway) -> None:
+    data = random_bytes(6 * MiB)
+    upload = await gateway.create(len(data))
+    upload_id = upload["id"]
+    assert (await gateway.status(upload_id, who="globex")).status_code == 404
+    assert (await gateway.put_part(upload_id, 1, data[: 5 * MiB], who="globex")).status_code == 404
+    assert (await gateway.complete(upload_id, who="globex")).status_code == 404
+    delete = await gateway.client.delete(f"/v1/uploads/{upload_id}", headers=gateway.auth("globex"))
+    assert delete.status_code == 404
+    assert (await gateway.status("not-a-uuid")).status_code == 422
+    for number, part in enumerate(parts_of(data, 5 * MiB), 1):
+        assert (await gateway.put_part(upload_id, number, part)).status_code == 200
+    done = await gateway.complete(upload_id)
+    # A job from it: the other tenant is told there is no such upload.
+    job = await gateway.client.post(
+        "/v1/clips", json={"upload_id": upload_id}, headers=gateway.auth("globex")
+    )
+    assert job.status_code == 404
+    assert gateway.blobs.read_bytes(done.json()["object_key"]) == data
+
+
+async def test_a_job_needs_a_complete_upload(gateway: Gateway) -> None:
+    upload = await gateway.create(10)
+    job = await gateway.client.post("/v1/clips", json={"upload_id": upload["id"]}, headers=gateway.auth())
+    assert job.status_code == 409
+    assert "complete it first" in job.json()["detail"]
+
+
+async def test_abort_removes_the_parts(gateway: Gateway) -> None:
+    data = random_bytes(7 * MiB)
+    upload = await gateway.create(len(data))
+    assert (await gateway.put_part(upload["id"], 1, data[: 5 * MiB])).status_code == 200
+    reply = await gateway.client.delete(f"/v1/uploads/{upload['id']}", headers=gateway.auth())
+    assert reply.status_code == 204
+    assert gateway.blobs.list(f"tenants/acme/uploads/{upload['id']}") == []
+    assert (await gateway.status(upload["id"])).json()["state"] == "aborted"
+    late = await gateway.put_part(upload["id"], 2, data[5 * MiB :])
+    assert late.status_code == 409
+
+
+async def test_gateway_transport_on_s3(
+    nats_url: str, database_url: str, tmp_path: Path, s3_target: ObjectStoreTarget
+) -> None:
+    async with running_gateway(nats_url, database_url, blob_fields(tmp_path, s3_target)) as gateway:
+        await _round_trip(gateway, random_bytes(11 * MiB + 3), transport="gateway")
