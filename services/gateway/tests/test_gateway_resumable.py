@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 from clipsift_testing.object_stores import ObjectStoreTarget
 from clipsift_testing.resumable import Gateway, MiB, blob_fields, parts_of, random_bytes, running_gateway
@@ -158,3 +159,134 @@ async def test_gateway_transport_on_s3(
 ) -> None:
     async with running_gateway(nats_url, database_url, blob_fields(tmp_path, s3_target)) as gateway:
         await _round_trip(gateway, random_bytes(11 * MiB + 3), transport="gateway")
+
+
+async def test_presigned_parts_go_straight_to_s3(
+    nats_url: str, database_url: str, tmp_path: Path, s3_target: ObjectStoreTarget
+) -> None:
+    data = random_bytes(13 * MiB + 77)
+    async with running_gateway(nats_url, database_url, blob_fields(tmp_path, s3_target)) as gateway:
+        upload = await gateway.create(len(data))
+        assert upload["transport"] == "presigned"
+        upload_id = upload["id"]
+        parts = parts_of(data, upload["part_size"])
+        reply = await gateway.client.post(
+            f"/v1/uploads/{upload_id}/parts", json={"numbers": [3, 1]}, headers=gateway.auth()
+        )
+        assert reply.status_code == 200, reply.text
+        urls = {u["number"]: u["url"] for u in reply.json()["urls"]}
+        assert sorted(urls) == [1, 3]
+        etags = {}
+        # Straight to SeaweedFS, no gateway key: the signature is the credential.
+        async with httpx.AsyncClient(timeout=60) as s3:
+            for number in (1, 3):
+                put = await s3.put(urls[number], content=parts[number - 1])
+                assert put.status_code == 200, put.text
+                etags[number] = put.headers["etag"]
+            tampered = await s3.put(urls[1].replace("partNumber=1", "partNumber=2"), content=parts[1])
+            assert tampered.status_code == 403
+            # Interrupted: the gateway asks S3 (ListParts) which parts it holds.
+            listed = (await gateway.status(upload_id)).json()
+            assert [(p["number"], p["size"], p["etag"]) for p in listed["parts"]] == [
+                (1, 5 * MiB, etags[1]),
+                (3, len(parts[2]), etags[3]),
+            ]
+            missing = await gateway.complete(upload_id)
+            assert missing.status_code == 400
+            assert "parts missing: 2" in missing.json()["detail"]
+            assert not gateway.blobs.exists(f"tenants/acme/uploads/{upload_id}/object")
+            reply = await gateway.client.post(
+                f"/v1/uploads/{upload_id}/parts", json={"numbers": [2]}, headers=gateway.auth()
+            )
+            put = await s3.put(reply.json()["urls"][0]["url"], content=parts[1])
+            etags[2] = put.headers["etag"]
+        wrong = await gateway.complete(upload_id, parts=[{"number": 1, "etag": '"0000"'}])
+        assert wrong.status_code == 400
+        claimed = [{"number": n, "etag": etags[n]} for n in (1, 2, 3)]
+        done = await gateway.complete(upload_id, parts=claimed)
+        assert done.status_code == 200, done.text
+        assert done.json()["size"] == len(data)
+        assert gateway.blobs.read_bytes(done.json()["object_key"]) == data
+        other = await gateway.client.post(
+            f"/v1/uploads/{upload_id}/parts", json={"numbers": [1]}, headers=gateway.auth("globex")
+        )
+        assert other.status_code == 404
+
+
+async def test_abort_on_s3_drops_the_multipart_upload(
+    nats_url: str, database_url: str, tmp_path: Path, s3_target: ObjectStoreTarget
+) -> None:
+    async with running_gateway(nats_url, database_url, blob_fields(tmp_path, s3_target)) as gateway:
+        upload = await gateway.create(6 * MiB)
+        reply = await gateway.client.post(
+            f"/v1/uploads/{upload['id']}/parts", json={"numbers": [1]}, headers=gateway.auth()
+        )
+        async with httpx.AsyncClient(timeout=60) as s3:
+            assert (await s3.put(reply.json()["urls"][0]["url"], content=b"\1" * 5 * MiB)).status_code == 200
+        deleted = await gateway.client.delete(f"/v1/uploads/{upload['id']}", headers=gateway.auth())
+        assert deleted.status_code == 204
+        multipart = gateway.app.state.s3_multipart
+        uploads = multipart.client.list_multipart_uploads(Bucket=multipart.bucket, Prefix=multipart.prefix)
+        assert uploads.get("Uploads", []) == []
+
+
+async def test_clip_job_from_an_upload(nats_url: str, database_url: str, tmp_path: Path) -> None:
+    from clipsift_testing.media import still_video
+
+    from video_svc.settings import VideoSettings
+    from video_svc.wiring import build as build_video
+
+    blobs = blob_fields(tmp_path, None)
+    video = await build_video(
+        VideoSettings(
+            grpc_port=0,
+            grpc_host="127.0.0.1",
+            grpc_grace_seconds=0,
+            nats_url=nats_url,
+            database_url=database_url,
+            audio_target="127.0.0.1:1",
+            vision_target="127.0.0.1:1",
+            job_workers=False,
+            **blobs,
+        )
+    )
+    await video.start()
+    data = still_video(tmp_path / "talk.mp4", 20).read_bytes()
+    try:
+        async with running_gateway(nats_url, database_url, blobs, f"127.0.0.1:{video.port}") as gateway:
+            junk = await gateway.create(1000)
+            assert (await gateway.put_part(junk["id"], 1, b"\7" * 1000)).status_code == 200
+            await gateway.complete(junk["id"])
+            refused = await gateway.client.post(
+                "/v1/clips", json={"upload_id": junk["id"]}, headers=gateway.auth()
+            )
+            assert refused.status_code == 400, refused.text
+            # Not a video: refused, and the upload is still there to be used or removed.
+            assert (await gateway.status(junk["id"])).json()["state"] == "complete"
+
+            upload = await gateway.create(len(data))
+            assert (await gateway.put_part(upload["id"], 1, data)).status_code == 200
+            done = (await gateway.complete(upload["id"])).json()
+            reply = await gateway.client.post(
+                "/v1/clips", json={"upload_id": upload["id"]}, params={"count": 1}, headers=gateway.auth()
+            )
+            assert reply.status_code == 202, reply.text
+            job_id = reply.json()["id"]
+            source = f"tenants/acme/jobs/{job_id}/source.video"
+            assert gateway.blobs.read_bytes(source) == data
+            assert not gateway.blobs.exists(done["object_key"])
+            async with gateway.app.state.pool.connection() as conn:
+                row = await (
+                    await conn.execute("SELECT options FROM jobs WHERE id = %s", (job_id,))
+                ).fetchone()
+            assert row is not None
+            assert row[0]["source_key"] == source
+            view = (await gateway.status(upload["id"])).json()
+            assert (view["state"], view["job_id"]) == ("used", job_id)
+            again = await gateway.client.post(
+                "/v1/clips", json={"upload_id": upload["id"]}, headers=gateway.auth()
+            )
+            assert again.status_code == 409
+            assert "already became job" in again.json()["detail"]
+    finally:
+        await video.stop(drain=False)
