@@ -3,6 +3,7 @@
 python -m gateway_svc.admin create-key --tenant acme [--label ci] [--admin] [--expires-in-days 90]
 python -m gateway_svc.admin list-keys [--tenant acme]
 python -m gateway_svc.admin revoke-key PREFIX [--tenant acme]
+python -m gateway_svc.admin set-retention --tenant acme (--days 30 | --default)   (0 days: keep)
 python -m gateway_svc.admin migrate     (apply pending gateway migrations; the Helm hook Job runs it)
 """
 
@@ -20,6 +21,7 @@ from clipsift_common.errors import ClipsiftError, InvalidArgument
 
 from .app import MIGRATIONS
 from .auth import KeyInfo, create_api_key, list_api_keys, revoke_api_key
+from .retention import set_tenant_retention
 from .settings import AdminSettings
 
 
@@ -42,6 +44,18 @@ async def revoke_key(database_url: str, prefix: str, tenant: str | None = None) 
     await migrate(database_url, "gateway", MIGRATIONS)
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
         return await revoke_api_key(conn, prefix, tenant)
+
+
+async def set_retention(database_url: str, tenant: str, days: float | None) -> None:
+    """Keep the tenant's finished jobs ``days`` days (0: until deleted; None: the gateway default)."""
+    if days is not None and days < 0:
+        raise InvalidArgument(f"--days must be 0 (keep) or positive, not {days:g}")
+    await migrate(database_url, "gateway", MIGRATIONS)
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        cur = await conn.execute("SELECT 1 FROM tenants WHERE id = %s", (tenant,))
+        if await cur.fetchone() is None:
+            raise InvalidArgument(f"no tenant {tenant!r}")
+        await set_tenant_retention(conn, tenant, days)
 
 
 async def migrate_schema(database_url: str) -> list[int]:
@@ -98,6 +112,11 @@ def main() -> None:
     revoke = commands.add_parser("revoke-key", help="revoke a key by its prefix (cs_<prefix>_...)")
     revoke.add_argument("prefix")
     revoke.add_argument("--tenant", help="needed only when two tenants' keys share the prefix")
+    retention = commands.add_parser("set-retention", help="days a tenant's finished jobs are kept")
+    retention.add_argument("--tenant", required=True)
+    choice = retention.add_mutually_exclusive_group(required=True)
+    choice.add_argument("--days", type=float, help="0: keep until deleted")
+    choice.add_argument("--default", action="store_true", help="back to the gateway's retention_days")
     commands.add_parser("migrate", help="apply pending gateway schema migrations, then exit")
     args = parser.parse_args()
     try:
@@ -111,6 +130,10 @@ def main() -> None:
         if args.command == "migrate":
             applied = asyncio.run(migrate_schema(url))
             print(f"gateway migrations applied: {applied or 'none pending'}")
+        elif args.command == "set-retention":
+            days = None if args.default else args.days
+            asyncio.run(set_retention(url, args.tenant, days))
+            print(f"retention of {args.tenant}: {'the default' if days is None else f'{days:g} days'}")
         elif args.command == "list-keys":
             print(format_keys(asyncio.run(list_keys(url, args.tenant))))
         elif args.command == "revoke-key":

@@ -12,11 +12,11 @@ from fastapi import FastAPI, Request, Response
 from prometheus_client import Counter, Histogram
 from psycopg_pool import AsyncConnectionPool
 
-from clipsift_common.blobstore import LocalBlobStore
 from clipsift_common.db import migrate, open_pool
 from clipsift_common.events import EventBus
 from clipsift_common.grpc_client import ServiceClient
 from clipsift_common.metrics import LATENCY_BUCKETS, metrics_listener
+from clipsift_common.objectstore import open_blob_store
 from clipsift_common.telemetry import instrument_fastapi
 
 from .api import (
@@ -46,6 +46,7 @@ from .errors import install_error_handlers
 from .jobs import JobStore
 from .projector import JobProjector
 from .ratelimit import RateLimiter, RateLimitMiddleware
+from .retention import RetentionSweeper
 from .settings import GatewaySettings
 from .webui import mount_web_ui
 
@@ -96,7 +97,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         state.settings = settings
         state.pool = pool
         state.bus = bus
-        state.blobs = LocalBlobStore(settings.blob_dir)
+        state.blobs = open_blob_store(settings)
         state.jobs = JobStore(pool)
         state.buckets = _bucket_registry(settings, pool)
         state.text = _client(settings, settings.text_target)
@@ -120,7 +121,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         # Supervised loops: restarted when they fail; their health is on app.state for /readyz.
         state.projector = JobProjector(bus, state.jobs, settings)
         state.dead_jobs = DeadJobSweeper(bus, state.jobs, settings)
-        background = [asyncio.create_task(loop.run(stop)) for loop in (state.projector, state.dead_jobs)]
+        state.retention = RetentionSweeper(pool, state.blobs, settings)
+        loops = (state.projector, state.dead_jobs, state.retention)
+        background = [asyncio.create_task(loop.run(stop)) for loop in loops]
         try:
             # Prometheus on its own port (kept off the public one: the series name tenants,
             # routes and targets); a NetworkPolicy lets only the scraper reach it.

@@ -79,6 +79,16 @@ class GatewaySettings(ServiceSettings, NatsSettings, DatabaseSettings, BlobSetti
     # looks for freed slots (a submission on this replica wakes it at once).
     dispatch_max_in_flight_per_tenant: int = Field(default=4, ge=1)
     dispatch_poll_seconds: float = Field(default=0.5, gt=0)
+    # Job files (clips, keyframes): a signed URL valid this long where the blob backend signs them
+    # (S3, GCS, Azure); the folder backend streams them through the gateway instead.
+    download_url_seconds: int = Field(default=300, ge=1, le=7 * 24 * 3600)
+    # Retention (retention.py): finished jobs older than this many days are deleted with their
+    # objects (0: kept until deleted by hand); a tenant_retention row overrides it per tenant.
+    # Objects under tenants/*/uploads/* untouched this long are orphaned uploads and removed
+    # (keep it above upload_expiry_seconds). The sweeper runs this often.
+    retention_days: float = Field(default=0.0, ge=0)
+    orphan_upload_seconds: int = Field(default=24 * 3600, ge=60)
+    retention_sweep_seconds: float = Field(default=600.0, gt=0)
     # Background loops (job projector, dead-job sweeper) are restarted after a failure, first after
     # this long, the wait doubling up to the maximum.
     restart_initial_seconds: float = Field(default=0.5, gt=0)

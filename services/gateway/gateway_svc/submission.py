@@ -12,8 +12,9 @@ from fastapi import Request
 from psycopg.types.json import Jsonb
 from starlette.datastructures import State
 
-from clipsift_common.blobstore import BlobStore
+from clipsift_common.blobkeys import job_prefix, upload_prefix
 from clipsift_common.grpc_client import ServiceUnavailable
+from clipsift_common.objectstore import ObjectBlobStore
 from clipsift_common.telemetry import inject_headers
 
 from .corpus import CorpusLimits, corpus_format, write_canonical
@@ -36,7 +37,7 @@ async def queue_job(
     if not state.bus.nc.is_connected:
         # The dispatcher would publish it once NATS is back, but a caller is better told now.
         raise ServiceUnavailable("nats", "could not queue the job: the gateway is not connected to NATS")
-    stored = await asyncio.to_thread(_stored_bytes, state.blobs, job_id)
+    stored = await asyncio.to_thread(_stored_bytes, state.blobs, tenant_id, job_id)
     cost = JobCost(media_seconds=float(options.get("duration") or 0.0), stored_bytes=stored)
     async with state.pool.connection() as conn, conn.transaction():
         await admit(conn, tenant_id, cost, state.settings)
@@ -60,10 +61,9 @@ async def queue_job(
     return job_view(await state.jobs.get(str(job_id), tenant_id))
 
 
-def _stored_bytes(blobs: BlobStore, job_id: uuid.UUID) -> int:
+def _stored_bytes(blobs: ObjectBlobStore, tenant_id: str, job_id: uuid.UUID) -> int:
     """Bytes the job's upload left in the blob store (what it counts against the storage quota)."""
-    root = blobs.local_path(f"jobs/{job_id}")
-    return sum(path.stat().st_size for path in root.rglob("*") if path.is_file()) if root.is_dir() else 0
+    return sum(blob.size for blob in blobs.list(job_prefix(tenant_id, str(job_id))))
 
 
 async def submit_corpus(
@@ -76,8 +76,10 @@ async def submit_corpus(
     settings = state.settings
     fmt = corpus_format(request.headers.get("content-type"))
     job_id = uuid.uuid4()
-    upload_key = f"uploads/{job_id}/corpus.{fmt}"
-    input_key = f"jobs/{job_id}/corpus.jsonl"
+    uploads = upload_prefix(tenant_id, str(job_id))
+    upload_key = f"{uploads}/corpus.{fmt}"
+    job_keys = job_prefix(tenant_id, str(job_id))
+    input_key = f"{job_keys}/corpus.jsonl"
     blobs = state.blobs
     try:
         await stream_to_blob(request, blobs, upload_key, settings.max_upload_bytes, "corpus")
@@ -91,8 +93,10 @@ async def submit_corpus(
         )
 
         def canonicalize() -> Any:
-            with blobs.writer(input_key) as out:
-                return write_canonical(blobs.local_path(upload_key), fmt, out, limits)
+            # A local file for zipfile's seeks: the blob itself on the folder backend, else a
+            # scratch copy (the upload is bounded by max_upload_bytes).
+            with blobs.local_file(upload_key, settings.scratch) as source, blobs.writer(input_key) as out:
+                return write_canonical(source, fmt, out, limits)
 
         stats = await asyncio.to_thread(canonicalize)
         skipped = len(stats.skipped)
@@ -102,7 +106,7 @@ async def submit_corpus(
         message = f"{stats.documents} documents queued" + (f", {skipped} skipped" if skipped else "")
         return await queue_job(state, job_id, tenant_id, kind, options, input_key, message)
     except BaseException:
-        await asyncio.to_thread(blobs.delete_prefix, f"jobs/{job_id}")
+        await asyncio.to_thread(blobs.delete_prefix, job_keys)
         raise
     finally:
-        await asyncio.to_thread(blobs.delete_prefix, f"uploads/{job_id}")
+        await asyncio.to_thread(blobs.delete_prefix, uploads)

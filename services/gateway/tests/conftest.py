@@ -11,24 +11,30 @@ Per-test gateway settings and switches come from the ``gateway`` marker::
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import random
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
 import uvicorn
 from clipsift_testing.waiting import wait_for_consumers, wait_job
 from fastapi import FastAPI
+from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from analytics_svc.settings import AnalyticsSettings
 from analytics_svc.wiring import build as build_analytics
+from clipsift_common.blobkeys import job_prefix
 from clipsift_common.events import EventBus
 from clipsift_common.grpc_server import GrpcServer
+from clipsift_common.objectstore import ObjectBlobStore
 from clipsift_common.service import Service
 from gateway_svc.admin import create_key
 from gateway_svc.app import create_app
@@ -117,13 +123,9 @@ class Platform:
         return dict(row[0])
 
     def leftover_files(self) -> list[str]:
-        """Files under the blob store's job, upload and temporary folders."""
+        """Every file in the blob store's folder (tenants' objects and staged uploads alike)."""
         return sorted(
-            str(path.relative_to(self.blob_dir))
-            for folder in ("jobs", "uploads", ".tmp")
-            if (self.blob_dir / folder).exists()
-            for path in (self.blob_dir / folder).rglob("*")
-            if not path.is_dir()
+            str(path.relative_to(self.blob_dir)) for path in self.blob_dir.rglob("*") if not path.is_dir()
         )
 
     async def stream_messages(self) -> int:
@@ -133,7 +135,7 @@ class Platform:
 async def _wait_for_loops(app: FastAPI) -> None:
     """The projector and dead-job sweeper started, as /readyz demands of a gateway that is up."""
     deadline = time.monotonic() + 10
-    loops = (app.state.projector, app.state.dead_jobs)
+    loops = (app.state.projector, app.state.dead_jobs, app.state.retention)
     while not all(loop.healthy for loop in loops):
         if time.monotonic() > deadline:
             pytest.fail(f"supervised loops never started: {[(loop.name, loop.last_error) for loop in loops]}")
@@ -290,3 +292,129 @@ def corpus() -> Corpus:
         unrelated=" ".join(_words(rng, 100)),
         unrelated_too=" ".join(_words(rng, 60)),
     )
+
+
+# -- A gateway alone over a blob store, with finished jobs as their workers leave them -------------
+# The download, deletion and retention tests need no downstream service: PostgreSQL, NATS and a blob
+# store (the folder, or a real S3 server), and jobs written straight into the table and the store.
+
+# Bytes that tell their offsets apart, so a wrong range shows.
+CLIP = bytes(range(256)) * 40 + b"end"
+KEYFRAME = b"\xff\xd8\xff\xe0 not much of a jpeg \xff\xd9"
+
+
+@dataclass
+class BlobGateway:
+    # The files add_clip_job and add_analysis_job store (tests compare downloads with them).
+    clip: ClassVar[bytes] = CLIP
+    keyframe: ClassVar[bytes] = KEYFRAME
+    app: FastAPI
+    client: httpx.AsyncClient
+    settings: GatewaySettings
+    keys: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def blobs(self) -> ObjectBlobStore:
+        blobs: ObjectBlobStore = self.app.state.blobs
+        return blobs
+
+    @property
+    def pool(self) -> AsyncConnectionPool:
+        pool: AsyncConnectionPool = self.app.state.pool
+        return pool
+
+    def auth(self, tenant: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[tenant]}"}
+
+    async def job_exists(self, job_id: str) -> bool:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute("SELECT 1 FROM jobs WHERE id = %s", (uuid.UUID(job_id),))
+            return await cur.fetchone() is not None
+
+    def objects(self, tenant: str, job_id: str) -> list[str]:
+        return sorted(blob.key for blob in self.blobs.list(job_prefix(tenant, job_id)))
+
+    async def add_job(
+        self,
+        tenant: str,
+        kind: str,
+        manifest: dict[str, Any],
+        files: dict[str, bytes],
+        status: str = "completed",
+    ) -> str:
+        """A job of ``tenant`` as its worker leaves it: ``files`` and the manifest under the job's
+        prefix, the row naming the manifest as its result."""
+        job_id = str(uuid.uuid4())
+        prefix = job_prefix(tenant, job_id)
+        result_key = f"{prefix}/result.json"
+
+        def write() -> None:
+            self.blobs.put_bytes(f"{prefix}/source.video", b"source")
+            for name, data in files.items():
+                self.blobs.put_bytes(f"{prefix}/{name}", data)
+            self.blobs.put_bytes(result_key, json.dumps({"job_id": job_id, **manifest}).encode())
+
+        await asyncio.to_thread(write)
+        result = Jsonb({"result_key": result_key}) if status == "completed" else None
+        async with self.pool.connection() as conn:
+            await conn.execute(
+                "INSERT INTO jobs (id, tenant_id, kind, status, options, input_key, result) "
+                "VALUES (%s, %s, %s, %s, '{}', %s, %s)",
+                (uuid.UUID(job_id), tenant, kind, status, f"{prefix}/source.video", result),
+            )
+        return job_id
+
+    async def add_clip_job(self, tenant: str, status: str = "completed", clip_file: str = "") -> str:
+        files = {"clip.mp4": clip_file or "clips/0/clip.mp4", "clip.srt": "clips/0/clip.srt"}
+        clip = {"index": 0, "start": 0.0, "end": 30.0, "title": "t", "transcript": "", "score": {"total": 1}}
+        return await self.add_job(
+            tenant,
+            "clip",
+            {"clips": [{**clip, "files": files}]},
+            {"clips/0/clip.mp4": CLIP, "clips/0/clip.srt": b"1\n00:00:00,000 --> 00:00:01,000\nhi\n"},
+            status,
+        )
+
+    async def add_analysis_job(self, tenant: str) -> str:
+        manifest = {"keyframes": [{"index": 0, "file": "keyframes/000.jpg"}]}
+        return await self.add_job(tenant, "video_analysis", manifest, {"keyframes/000.jpg": KEYFRAME})
+
+
+@contextlib.asynccontextmanager
+async def _blob_gateway(
+    database_url: str, nats_url: str, blob: dict[str, Any], **overrides: Any
+) -> AsyncIterator[BlobGateway]:
+    """The gateway app under its lifespan, on the blob store ``blob`` names (``blob_dir`` or
+    ``blob_url`` with its options), reached through httpx's ASGI transport."""
+    settings = GatewaySettings(
+        nats_url=nats_url,
+        database_url=database_url,
+        text_target="127.0.0.1:1",
+        analytics_target="127.0.0.1:1",
+        video_target="127.0.0.1:1",
+        vision_target="127.0.0.1:1",
+        training_target="127.0.0.1:1",
+        db_pool_max=4,
+        **blob,
+        **overrides,
+    )
+    app = create_app(settings)
+    keys = {tenant: await create_key(database_url, tenant, "test", False) for tenant in TENANTS}
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client,
+    ):
+        yield BlobGateway(app, client, settings, keys)
+        await app.state.bus.nc.close()
+
+
+@pytest.fixture
+def blob_gateway(
+    database_url: str, nats_url: str, bus: EventBus
+) -> Callable[..., contextlib.AbstractAsyncContextManager[BlobGateway]]:
+    """``async with blob_gateway({"blob_dir": ...}, **settings) as gateway``."""
+
+    def start(blob: dict[str, Any], **overrides: Any) -> contextlib.AbstractAsyncContextManager[BlobGateway]:
+        return _blob_gateway(database_url, nats_url, blob, **overrides)
+
+    return start

@@ -15,8 +15,8 @@ from analytics_svc.queries import UsageQueries
 from analytics_svc.report_store import ReportStore
 from analytics_svc.reports import ReportRenderer
 from analytics_svc.scheduler import ReportScheduler
-from clipsift_common.blobstore import LocalBlobStore
 from clipsift_common.db import open_pool
+from clipsift_common.objectstore import ObjectBlobStore
 from gateway_svc.settings import GatewaySettings
 
 pytestmark = pytest.mark.integration
@@ -137,7 +137,7 @@ async def test_scheduled_reports_are_listed_and_downloaded_per_tenant(platform, 
         scheduler = ReportScheduler(
             pool,
             ReportRenderer(usage),
-            ReportStore(pool, LocalBlobStore(platform.blob_dir)),
+            ReportStore(pool, ObjectBlobStore(f"file://{platform.blob_dir}")),
             interval=timedelta(hours=1),
             bucket="hour",
             formats=("html", "csv"),

@@ -5,7 +5,9 @@ endpoints and options naming local files are refused."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 import uuid
 from typing import Any
 
@@ -31,6 +33,19 @@ VIDEO = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 64
 async def _admin(platform: Platform, tenant: str) -> dict[str, str]:
     key = await create_key(platform.database_url, tenant, "bucket admin", True)
     return {"Authorization": f"Bearer {key}"}
+
+
+async def _put(bucket: ObjectBlobStore, key: str, data: bytes) -> None:
+    """Write an object; a SeaweedFS just started answers 500 until its first volumes exist (it
+    grows them on the first write), so the first seconds are retried."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return await asyncio.to_thread(bucket.put_bytes, key, data)
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
 
 
 def _body(target: ObjectStoreTarget, name: str = "media", **changes: str) -> dict[str, Any]:
@@ -165,8 +180,8 @@ async def test_clip_job_from_a_bucket_object_carries_a_working_signed_url(
         await platform.client.post("/v1/buckets", json=_body(s3_target), headers=admin)
     ).status_code == 201
     bucket = ObjectBlobStore(s3_target.url, s3_target.options, s3_target.client_options)
-    bucket.put_bytes("talks/talk.mp4", VIDEO)
-    bucket.put_bytes("talks/huge.mp4", bytes(100_001))
+    await _put(bucket, "talks/talk.mp4", VIDEO)
+    await _put(bucket, "talks/huge.mp4", bytes(100_001))
 
     async def submit(who: str, source: str) -> httpx.Response:
         return await platform.client.post("/v1/clips", json={"source": source}, headers=platform.auth(who))

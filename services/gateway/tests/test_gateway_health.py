@@ -13,7 +13,7 @@ async def test_healthz_needs_nothing(platform):
     assert response.json() == {"status": "ok"}
 
 
-OWN_CHECKS = {"database": "ok", "nats": "ok", "projector": "ok", "dead_jobs": "ok"}
+OWN_CHECKS = {"database": "ok", "nats": "ok", "projector": "ok", "dead_jobs": "ok", "retention": "ok"}
 
 
 async def test_readyz_ready_when_the_gateway_and_its_dependencies_are_up(platform):

@@ -11,7 +11,7 @@ import zipfile
 import pytest
 from websockets.asyncio.client import connect
 
-from clipsift_common.blobstore import LocalBlobStore
+from clipsift_common.objectstore import ObjectBlobStore
 from clipsift_common.worker import JobWorker
 from text_svc.dedup.detector import Detector
 from text_svc.dedup.job import DedupJob
@@ -77,7 +77,8 @@ async def test_jsonl_corpus_job_completes_with_the_right_clusters(platform, corp
     )
     assert [j["id"] for j in listed.json()["jobs"]] == [job["id"]]
     # The upload was rewritten to canonical JSONL and then removed; the job keeps input and result.
-    assert platform.leftover_files() == [f"jobs/{job['id']}/corpus.jsonl", f"jobs/{job['id']}/result.json"]
+    prefix = f"tenants/acme/jobs/{job['id']}"
+    assert platform.leftover_files() == [f"{prefix}/corpus.jsonl", f"{prefix}/result.json"]
 
 
 async def test_zip_corpus_job_uses_txt_members_and_job_options(platform, corpus):
@@ -126,7 +127,7 @@ async def test_progress_streams_over_the_websocket_in_order(platform, live_url, 
         platform.bus,
         "dedup",
         "text-dedup",
-        DedupJob(Detector(platform.text_settings), LocalBlobStore(platform.blob_dir)),
+        DedupJob(Detector(platform.text_settings), ObjectBlobStore(f"file://{platform.blob_dir}")),
         platform.text_settings,
     )
     worker_task: asyncio.Task[None] | None = None

@@ -85,8 +85,8 @@ async def test_duplicates_zip_is_unpacked_probed_and_queued(platform, clips):
     assert job["kind"] == "video_dedup"
     assert job["status"] == "queued"
     assert platform.leftover_files() == [
-        f"jobs/{job['id']}/videos/0000.mp4",
-        f"jobs/{job['id']}/videos/0001.mp4",
+        f"tenants/acme/jobs/{job['id']}/videos/0000.mp4",
+        f"tenants/acme/jobs/{job['id']}/videos/0001.mp4",
     ]
 
 

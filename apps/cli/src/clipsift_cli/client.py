@@ -210,9 +210,11 @@ class Client:
         return dict(self._check(self.http.get(f"/v1/jobs/{job_id}/clips")))
 
     def download(self, url: str, target: Path) -> None:
-        """Stream a file to ``target`` (written beside it first, renamed when complete)."""
+        """Stream a file to ``target`` (written beside it first, renamed when complete). On object
+        storage the gateway answers 307 to a short-lived signed URL: followed here (httpx drops the
+        Authorization header when the redirect leaves the gateway's origin)."""
         partial = target.with_name(target.name + ".partial")
-        with self.http.stream("GET", url) as reply:
+        with self.http.stream("GET", url, follow_redirects=True) as reply:
             if reply.status_code >= 400:
                 reply.read()
                 self._check(reply)

@@ -8,19 +8,21 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, Query, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from clipsift.video.v1 import video_pb2
+from clipsift_common.blobkeys import job_prefix
 from clipsift_common.contracts import MAX_PROMPT_CHARS, AspectRatio, ClipOptions, parse_range
 from clipsift_common.errors import InvalidArgument, ResourceExhausted
 
 from ..auth import Principal, authenticate
+from ..downloads import job_file_key, serve_blob
 from ..submission import queue_job
 from ..upload_source import UploadSource, json_upload_id
 from ..uploads import check_declared_length, stream_to_blob
 from .buckets import json_source, signed_source
-from .deps import Blobs, Jobs, VideoService
+from .deps import Blobs, Jobs, Settings, VideoService
 from .jobs import completed_result
 from .params import MAX_INDEX, JobId, canonical_job_id, has_control_characters
 from .schemas import JobView, ReplyRouter, ServerPathIn, alternatives, request_body
@@ -157,7 +159,7 @@ async def submit_clips(
     except BaseException:
         if uploaded is not None:
             await uploaded.release()
-        await asyncio.to_thread(blobs.delete_prefix, f"jobs/{job_id}")
+        await asyncio.to_thread(blobs.delete_prefix, job_prefix(principal.tenant_id, str(job_id)))
         raise
 
 
@@ -173,7 +175,7 @@ async def _probed_source(
             return {"source_key": uploaded.key}, _probe(blob_key=uploaded.key), uploaded
         path = await server_path(request)
         return {"source_path": path}, _probe(path=path), None
-    key = f"jobs/{job_id}/source.video"
+    key = f"{job_prefix(tenant_id, str(job_id))}/source.video"
     await stream_to_blob(request, state.blobs, key, state.settings.max_video_upload_bytes, "video")
     return {"source_key": key}, _probe(blob_key=key), None
 
@@ -238,24 +240,38 @@ async def list_clips(
 
 @router.get(
     "/v1/jobs/{job_id}/clips/{index}/{name}",
-    response_class=FileResponse,
-    responses=alternatives(*CLIP_FILES.values()),
+    response_class=Response,
+    responses={
+        **alternatives(*CLIP_FILES.values()),
+        206: {"description": "The requested byte range (folder backend)"},
+        307: {"description": "Redirect to a short-lived signed URL of the file (object storage)"},
+        416: {"description": "The requested range lies past the end of the file"},
+    },
 )
 async def download_clip_file(
     job_id: JobId,
     index: Annotated[int, Path(ge=0, le=MAX_INDEX)],
     name: Annotated[str, Path(max_length=32, description=", ".join(CLIP_FILES))],
+    request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
     jobs: Jobs,
     blobs: Blobs,
-) -> FileResponse:
-    """One file of one clip: clip.mp4, clip.srt, clip.vtt or thumbnail.jpg."""
+    settings: Settings,
+) -> Response:
+    """One file of one clip: clip.mp4, clip.srt, clip.vtt or thumbnail.jpg. On object storage a
+    307 to a signed URL valid ``download_url_seconds``; otherwise the bytes, with ``Range``."""
     if name not in CLIP_FILES:
         raise HTTPException(404, f"no clip file named {name!r}; choose one of {', '.join(CLIP_FILES)}")
     manifest = await _manifest(jobs, blobs, job_id, principal.tenant_id)
     clip = next((c for c in manifest["clips"] if c["index"] == index), None)
-    if clip is None:
-        raise HTTPException(404, f"job {job_id} has no clip {index}")
+    if clip is None or name not in clip["files"]:
+        raise HTTPException(404, f"job {job_id} has no clip {index}" + (f" {name}" if clip else ""))
     job_id = canonical_job_id(job_id)
-    path = blobs.local_path(f"jobs/{job_id}/{clip['files'][name]}")
-    return FileResponse(path, media_type=CLIP_FILES[name], filename=f"{job_id[:8]}-clip{index}-{name}")
+    return await serve_blob(
+        request,
+        blobs,
+        job_file_key(principal.tenant_id, job_id, clip["files"][name]),
+        media_type=CLIP_FILES[name],
+        filename=f"{job_id[:8]}-clip{index}-{name}",
+        url_seconds=settings.download_url_seconds,
+    )

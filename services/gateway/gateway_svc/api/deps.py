@@ -19,8 +19,8 @@ from clipsift.training.v1 import training_pb2_grpc
 from clipsift.video.v1 import video_pb2_grpc
 from clipsift.vision.v1 import analysis_pb2_grpc as image_analysis_pb2_grpc
 from clipsift.vision.v1 import duplicates_pb2_grpc
-from clipsift_common.blobstore import LocalBlobStore
 from clipsift_common.grpc_client import ServiceClient
+from clipsift_common.objectstore import ObjectBlobStore
 
 from ..jobs import JobStore
 from ..settings import GatewaySettings
@@ -160,11 +160,11 @@ async def job_store(request: Request) -> JobStore:
     return jobs
 
 
-async def blob_store(request: Request) -> LocalBlobStore:
-    blobs: LocalBlobStore = request.app.state.blobs
+async def blob_store(request: Request) -> ObjectBlobStore:
+    blobs: ObjectBlobStore = request.app.state.blobs
     return blobs
 
 
 Settings = Annotated[GatewaySettings, Depends(gateway_settings)]
 Jobs = Annotated[JobStore, Depends(job_store)]
-Blobs = Annotated[LocalBlobStore, Depends(blob_store)]
+Blobs = Annotated[ObjectBlobStore, Depends(blob_store)]

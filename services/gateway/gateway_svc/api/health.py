@@ -55,7 +55,7 @@ def _supervised(loop: Supervised) -> Probe:
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
     """Ready to serve: the gateway's own PostgreSQL and NATS connections and its supervised loops
-    (job projector, dead-job sweeper). Downstream gRPC services are reported under
+    (job projector, dead-job sweeper, retention sweeper). Downstream gRPC services are reported under
     ``dependencies`` but do not fail readiness: while one restarts, only the routes that need it
     answer 503 naming it, instead of the whole API leaving the load balancer."""
     state = request.app.state
@@ -73,6 +73,7 @@ async def readyz(request: Request) -> JSONResponse:
         "nats": nats,
         "projector": _supervised(state.projector),
         "dead_jobs": _supervised(state.dead_jobs),
+        "retention": _supervised(state.retention),
     }
     clients: dict[str, ServiceClient] = {name: getattr(state, name) for name in DEPENDENCIES}
     # Short timeouts: a hung dependency must not make this answer outlive the kubelet's probe.

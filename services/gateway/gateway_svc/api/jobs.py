@@ -13,12 +13,13 @@ from fastapi.responses import Response
 from google.protobuf.message import DecodeError
 from nats.errors import TimeoutError as NatsTimeout
 
-from clipsift_common.blobstore import LocalBlobStore
 from clipsift_common.events import TERMINAL_TYPES, event_to_dict, job_subject, parse_event
+from clipsift_common.objectstore import ObjectBlobStore
 
 from ..auth import Principal, authenticate, websocket_principal
 from ..csv_export import duplicates_csv, wants_csv
 from ..jobs import JobStore, job_view
+from ..retention import JobUnfinished, remove_job
 from ..submission import submit_corpus
 from .deps import Blobs, Jobs
 from .params import JobId
@@ -86,6 +87,32 @@ async def get_job(
     return job_view(row)
 
 
+@router.delete("/{job_id}", status_code=204, response_class=Response)
+async def delete_job(
+    job_id: JobId, request: Request, principal: Annotated[Principal, Depends(authenticate)], blobs: Blobs
+) -> Response:
+    """Delete a finished job: its record and every object it stored (upload, results, clips).
+    404 for a job the tenant does not have; 409 while it is queued or running (wait for it to
+    finish: its worker would write its results back)."""
+    try:
+        removed = await remove_job(request.app.state.pool, blobs, job_id, principal.tenant_id)
+    except JobUnfinished as exc:
+        raise HTTPException(409, f"job {job_id} is {exc.status}; delete it once it has finished") from None
+    if removed is None:
+        raise _not_found(job_id)
+    # The audit line: who deleted what.
+    log.info(
+        "job deleted",
+        extra={
+            "job": removed.job_id,
+            "tenant": removed.tenant_id,
+            "key_id": principal.key_id,
+            "objects": removed.objects,
+        },
+    )
+    return Response(status_code=204)
+
+
 @router.get("/{job_id}/result", response_class=Response, responses=_RESULT_MEDIA)
 async def get_result(
     job_id: JobId,
@@ -113,7 +140,7 @@ async def get_result(
 
 
 async def completed_result(
-    jobs: JobStore, blobs: LocalBlobStore, job_id: str, tenant_id: str, kind: str | None = None
+    jobs: JobStore, blobs: ObjectBlobStore, job_id: str, tenant_id: str, kind: str | None = None
 ) -> bytes:
     """The stored result document of the tenant's completed job (of ``kind``, when given): 404 when
     there is no such job, 409 (with the failure reason, if any) while it is not completed."""

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from clipsift.text.v1 import predict_pb2
 from clipsift.training.v1 import training_pb2
+from clipsift_common.blobkeys import job_prefix
 from clipsift_common.contracts import MODEL_NAME_PATTERN, TrainOptions
 from clipsift_common.errors import InvalidArgument, NotFound
 
@@ -100,7 +101,7 @@ async def train(
     except ValidationError as exc:
         raise InvalidArgument(exc.errors()[0]["msg"]) from None
     job_id = uuid.uuid4()
-    key = f"jobs/{job_id}/dataset.{fmt}"
+    key = f"{job_prefix(principal.tenant_id, str(job_id))}/dataset.{fmt}"
     blobs = state.blobs
     try:
         await stream_to_blob(request, blobs, key, state.settings.max_dataset_upload_bytes, "dataset")
@@ -119,7 +120,7 @@ async def train(
         message = f"{summary.rows} examples of {len(summary.classes)} classes queued"
         return await queue_job(state, job_id, principal.tenant_id, "train", payload, key, message)
     except BaseException:
-        await asyncio.to_thread(blobs.delete_prefix, f"jobs/{job_id}")
+        await asyncio.to_thread(blobs.delete_prefix, job_prefix(principal.tenant_id, str(job_id)))
         raise
 
 

@@ -12,18 +12,21 @@ from typing import Annotated, Any
 
 import grpc
 from fastapi import Depends, HTTPException, Path, Query, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import Response
 
 from clipsift.video.v1 import video_pb2
-from clipsift_common.blobstore import LocalBlobStore
+from clipsift_common.blobkeys import job_prefix, upload_prefix
 from clipsift_common.errors import InvalidArgument, ResourceExhausted
+from clipsift_common.objectstore import ObjectBlobStore
 
 from ..auth import Principal, authenticate
+from ..blobio import BlobFile
+from ..downloads import job_file_key, serve_blob
 from ..settings import GatewaySettings
 from ..submission import queue_job
 from ..uploads import check_declared_length, stream_to_blob
 from .clips import VIDEO_BODY, media_type, server_path
-from .deps import Blobs, Jobs, VideoService
+from .deps import Blobs, Jobs, Settings, VideoService
 from .jobs import completed_result
 from .params import MAX_INDEX, JobId, Plain, canonical_job_id, has_control_characters, plain_schema
 from .schemas import JobView, ReplyRouter, ServerPathsIn, alternatives, request_body
@@ -73,14 +76,14 @@ async def analyze_video(
     is served by ``GET /v1/jobs/{id}/result``, keyframes by ``GET /v1/jobs/{id}/keyframes/{n}``."""
     state = request.app.state
     job_id = uuid.uuid4()
-    blobs: LocalBlobStore = state.blobs
+    blobs: ObjectBlobStore = state.blobs
     try:
         if media_type(request) == "application/json":
             path = await server_path(request)
             source = {"source_path": path}
             probe = video_pb2.ProbeRequest(path=path)
         else:
-            key = f"jobs/{job_id}/source.video"
+            key = f"{job_prefix(principal.tenant_id, str(job_id))}/source.video"
             await stream_to_blob(request, blobs, key, state.settings.max_video_upload_bytes, "video")
             source = {"source_key": key}
             probe = video_pb2.ProbeRequest(blob_key=key)
@@ -91,36 +94,54 @@ async def analyze_video(
             state, job_id, principal.tenant_id, ANALYSIS_KIND, payload, next(iter(source.values())), message
         )
     except BaseException:
-        await asyncio.to_thread(blobs.delete_prefix, f"jobs/{job_id}")
+        await asyncio.to_thread(blobs.delete_prefix, job_prefix(principal.tenant_id, str(job_id)))
         raise
 
 
 @router.get(
-    "/v1/jobs/{job_id}/keyframes/{index}", response_class=FileResponse, responses=alternatives("image/jpeg")
+    "/v1/jobs/{job_id}/keyframes/{index}",
+    response_class=Response,
+    responses={
+        **alternatives("image/jpeg"),
+        206: {"description": "The requested byte range (folder backend)"},
+        307: {"description": "Redirect to a short-lived signed URL of the keyframe (object storage)"},
+        416: {"description": "The requested range lies past the end of the file"},
+    },
 )
 async def download_keyframe(
     job_id: JobId,
     index: Annotated[int, Path(ge=0, le=MAX_INDEX)],
+    request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
     jobs: Jobs,
     blobs: Blobs,
-) -> FileResponse:
-    """One keyframe thumbnail (JPEG) of a completed analysis job."""
+    settings: Settings,
+) -> Response:
+    """One keyframe thumbnail (JPEG) of a completed analysis job: a 307 to a signed URL on object
+    storage, else the bytes (with ``Range``)."""
     manifest = json.loads(await completed_result(jobs, blobs, job_id, principal.tenant_id, ANALYSIS_KIND))
     keyframe = next((k for k in manifest["keyframes"] if k["index"] == index), None)
     if keyframe is None:
         raise HTTPException(404, f"job {job_id} has no keyframe {index}")
     job_id = canonical_job_id(job_id)
-    path = blobs.local_path(f"jobs/{job_id}/{keyframe['file']}")
-    return FileResponse(path, media_type="image/jpeg", filename=f"{job_id[:8]}-keyframe{index:03d}.jpg")
+    return await serve_blob(
+        request,
+        blobs,
+        job_file_key(principal.tenant_id, job_id, keyframe["file"]),
+        media_type="image/jpeg",
+        filename=f"{job_id[:8]}-keyframe{index:03d}.jpg",
+        url_seconds=settings.download_url_seconds,
+    )
 
 
 def _unpack_videos(
-    blobs: LocalBlobStore, archive_key: str, job_id: uuid.UUID, limit: int, max_bytes: int
+    blobs: ObjectBlobStore, archive_key: str, job_keys: str, limit: int, max_bytes: int
 ) -> list[dict[str, str]]:
-    """The video files of an uploaded zip, copied to the job's folder; their names are their paths."""
+    """The video files of an uploaded zip, copied under the job's prefix ``job_keys``; their names
+    are their paths. The archive is read in place through a seekable reader (ranged reads on
+    object storage), never copied whole to local disk."""
     try:
-        archive = zipfile.ZipFile(blobs.local_path(archive_key))
+        archive = zipfile.ZipFile(BlobFile(blobs.reader(archive_key)))
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise InvalidArgument(f"the upload is not a valid zip file: {exc}") from None
     found: list[dict[str, str]] = []
@@ -145,7 +166,7 @@ def _unpack_videos(
             unpacked += member.file_size
             if unpacked > max_bytes:
                 raise ResourceExhausted(f"the videos exceed {max_bytes} bytes (the limit) unpacked")
-            key = f"jobs/{job_id}/videos/{number:04d}{PurePosixPath(member.filename).suffix.lower()}"
+            key = f"{job_keys}/videos/{number:04d}{PurePosixPath(member.filename).suffix.lower()}"
             try:
                 with archive.open(member) as source, blobs.writer(key) as out:
                     shutil.copyfileobj(source, out, 1 << 20)
@@ -206,8 +227,10 @@ async def video_duplicates(
     state = request.app.state
     settings = state.settings
     job_id = uuid.uuid4()
-    blobs: LocalBlobStore = state.blobs
-    archive_key = f"uploads/{job_id}/videos.zip"
+    blobs: ObjectBlobStore = state.blobs
+    uploads = upload_prefix(principal.tenant_id, str(job_id))
+    archive_key = f"{uploads}/videos.zip"
+    job_keys = job_prefix(principal.tenant_id, str(job_id))
     kind = media_type(request)
     try:
         if kind == "application/json":
@@ -220,7 +243,7 @@ async def video_duplicates(
                 _unpack_videos,
                 blobs,
                 archive_key,
-                job_id,
+                job_keys,
                 settings.max_dedup_videos,
                 settings.max_video_upload_bytes,
             )
@@ -240,10 +263,10 @@ async def video_duplicates(
             total += info.duration
         options = {"videos": videos, "index": index, "against_index": against_index}
         message = f"{len(videos)} videos ({total:.0f}s) queued for near-duplicate detection"
-        input_key = f"jobs/{job_id}/videos" if kind != "application/json" else videos[0]["source_path"]
+        input_key = f"{job_keys}/videos" if kind != "application/json" else videos[0]["source_path"]
         return await queue_job(state, job_id, principal.tenant_id, DEDUP_KIND, options, input_key, message)
     except BaseException:
-        await asyncio.to_thread(blobs.delete_prefix, f"jobs/{job_id}")
+        await asyncio.to_thread(blobs.delete_prefix, job_keys)
         raise
     finally:
-        await asyncio.to_thread(blobs.delete_prefix, f"uploads/{job_id}")
+        await asyncio.to_thread(blobs.delete_prefix, uploads)

@@ -110,7 +110,10 @@ export async function api(path, options = {}) {
 export async function fetchBlob(path) {
   let response;
   try {
-    response = await fetch(path, { headers: authHeaders() });
+    // On object storage the gateway answers 307 to a short-lived signed URL of the bucket: followed
+    // (the browser drops the Authorization header when the redirect leaves this origin); the
+    // bucket's CORS rules must allow this origin to GET.
+    response = await fetch(path, { headers: authHeaders(), redirect: "follow" });
   } catch {
     throw new ApiError("Cannot reach the server to fetch the file", 0);
   }
