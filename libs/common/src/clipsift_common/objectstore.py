@@ -26,6 +26,7 @@ import obstore
 from obstore.store import AzureStore, GCSStore, S3Store, from_url
 
 from .errors import InvalidArgument, NotFound
+from .settings import BlobSettings
 
 _KEY = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
 # Multipart part size: S3 needs at least 5 MiB per part; memory use is about one part per writer.
@@ -37,6 +38,12 @@ def check_key(key: str) -> str:
     if not _KEY.fullmatch(key) or any(part in {".", ".."} for part in key.split("/")):
         raise InvalidArgument(f"invalid blob key {key!r}")
     return key
+
+
+def open_blob_store(settings: BlobSettings) -> ObjectBlobStore:
+    """The blob store that ``settings`` name (``blob_url`` or ``blob_dir``)."""
+    client_options = {"allow_http": True} if settings.blob_allow_http else None
+    return ObjectBlobStore(settings.blob_location, settings.blob_options, client_options)
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,16 @@ class ObjectBlobStore:
             obstore.put(self._store, check_key(key), source, chunk_size=PART_BYTES)
         return path.stat().st_size
 
+    def put_dir(self, prefix: str, directory: Path, last: str | None = None) -> int:
+        """Upload every file under ``directory`` to ``prefix/<relative path>``; ``last`` (a relative
+        path) goes up after all the others, so a reader that waits for it sees a complete set.
+        Returns the number of files."""
+        files = sorted(p for p in directory.rglob("*") if p.is_file())
+        files.sort(key=lambda p: p.relative_to(directory).as_posix() == last)
+        for path in files:
+            self.put_file(f"{prefix.rstrip('/')}/{path.relative_to(directory).as_posix()}", path)
+        return len(files)
+
     # -- reading ---------------------------------------------------------------------------
 
     def read_bytes(self, key: str) -> bytes:
@@ -109,6 +126,13 @@ class ObjectBlobStore:
                 for chunk in result.stream(min_chunk_size=PART_BYTES):
                     written += target.write(chunk)
         return written
+
+    def get_dir(self, prefix: str, directory: Path) -> int:
+        """Download every object under ``prefix/`` into ``directory``; returns how many."""
+        blobs = self.list(prefix)
+        for blob in blobs:
+            self.get_file(blob.key, directory / blob.key.removeprefix(prefix.rstrip("/") + "/"))
+        return len(blobs)
 
     async def stream(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
         """Bytes ``start`` to ``end`` (exclusive; None: to the end) of ``key``, in chunks."""

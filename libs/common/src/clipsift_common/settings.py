@@ -8,6 +8,7 @@ are built once in ``__main__`` and passed down; nothing else reads the environme
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 from pydantic import Field, SecretStr, model_validator
@@ -76,7 +77,37 @@ class DatabaseSettings(BaseSettings):
 
 
 class BlobSettings(BaseSettings):
-    blob_dir: Path
+    # Where blobs live, by URL: s3://bucket/prefix, gs://bucket/prefix, az://container/prefix or
+    # file:///path. ``blob_dir`` is the shorthand for a local folder; set exactly one of the two.
+    blob_url: str | None = None
+    blob_dir: Path | None = None
+    # Backend options as obstore config keys (aws_endpoint, aws_access_key_id, aws_region,
+    # azure_storage_account_name, google_service_account ...), JSON in the environment. Keys left
+    # out come from the backend's usual environment (AWS_*, AZURE_*, GOOGLE_*, workload identity).
+    blob_options: dict[str, str] = Field(default_factory=dict, repr=False)
+    # Plain-HTTP endpoints, for an S3 server on the same host; never for a production bucket.
+    blob_allow_http: bool = False
+    # Local working space for tools that need files (ffmpeg, model loading): job work folders and
+    # downloaded copies of blobs. Unset: a clipsift folder in the system's temporary directory.
+    scratch_dir: Path | None = None
+
+    @model_validator(mode="after")
+    def _one_blob_location(self) -> BlobSettings:
+        if (self.blob_url is None) == (self.blob_dir is None):
+            raise ValueError("set exactly one of blob_url (s3://, gs://, az://, file://) and blob_dir")
+        return self
+
+    @property
+    def blob_location(self) -> str:
+        """The blob store's URL (a ``blob_dir`` as its file:// URL)."""
+        if self.blob_url is not None:
+            return self.blob_url
+        assert self.blob_dir is not None
+        return f"file://{self.blob_dir.resolve()}"
+
+    @property
+    def scratch(self) -> Path:
+        return self.scratch_dir or Path(tempfile.gettempdir()) / "clipsift"
 
 
 class WorkerSettings(BaseSettings):
