@@ -18,6 +18,7 @@ clipsift train DATA --name NAME     fine-tune a text classifier on a labelled CS
 clipsift predict NAME TEXT...       labels of texts by the deployed model NAME
 clipsift models [NAME]              the tenant's models, or NAME's versions; deploy/undeploy/rollback
 clipsift job ID                     a job's status
+clipsift upload FILE                a big file sent in parts (run again to resume); prints its upload id
 """
 
 from __future__ import annotations

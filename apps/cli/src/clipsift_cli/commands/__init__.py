@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import analyze, clip, compare, dedup, index, job, keys, models, predict, train, up
+from . import analyze, clip, compare, dedup, index, job, keys, models, predict, train, up, upload
 
 COMMANDS: tuple[ModuleType, ...] = (
     up,
     keys,
     clip,
+    upload,
     compare,
     analyze,
     train,

@@ -6,8 +6,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
-from ..client import ApiError
+from ..client import ApiError, Client
+from ..resumable import DEFAULT_THRESHOLD, ResumableUploader, submit_from_upload
 from ._common import Subcommands, add_connection, connect, follow
 
 
@@ -24,8 +26,7 @@ def cmd_clip(args: argparse.Namespace) -> int:
         "remove_fillers": args.remove_fillers,
         "language": args.language,
     }
-    print(f"uploading {args.video} ...", file=sys.stderr)
-    job = client.submit_video(args.video, options)
+    job = _submit(client, args, options)
     print(f"job {job['id']}: {job['message']}", file=sys.stderr)
     final = follow(client, job["id"], args.quiet)
     if final is None or final["type"] != "completed":
@@ -45,6 +46,19 @@ def cmd_clip(args: argparse.Namespace) -> int:
     return 0
 
 
+def _submit(client: Client, args: argparse.Namespace, options: dict[str, Any]) -> dict[str, Any]:
+    """One request for a small video; above ``--resumable-above`` MiB, the resumable protocol
+    (parts with a progress bar; rerun after an interruption to send only what is missing)."""
+    if args.video.stat().st_size <= args.resumable_above * 1024 * 1024:
+        print(f"uploading {args.video} ...", file=sys.stderr)
+        return client.submit_video(args.video, options)
+    uploader = ResumableUploader(client, args.home, quiet=args.quiet)
+    done = uploader.upload(args.video, "video/mp4")
+    job = submit_from_upload(client, "/v1/clips", done.upload_id, options)
+    uploader.forget(args.video)
+    return job
+
+
 def register(commands: Subcommands) -> None:
     clip = commands.add_parser("clip", help="cut a long video into short vertical clips")
     clip.add_argument("video", type=Path)
@@ -58,6 +72,12 @@ def register(commands: Subcommands) -> None:
     clip.add_argument("--no-captions", action="store_true")
     clip.add_argument("--remove-fillers", action="store_true", help="cut um, uh, ...")
     clip.add_argument("--language", default="", help="ISO 639-1 code (default: detect)")
+    clip.add_argument(
+        "--resumable-above",
+        type=float,
+        default=DEFAULT_THRESHOLD / 1024 / 1024,
+        help="MiB above which the video goes up resumably, in parts (default %(default)g)",
+    )
     add_connection(clip)
     clip.add_argument("--quiet", action="store_true", help="no progress bars")
     clip.set_defaults(func=cmd_clip)
