@@ -8,5 +8,5 @@ from .settings import AudioSettings
 from .wiring import build
 
 if __name__ == "__main__":
-    settings = AudioSettings()  # type: ignore[call-arg]  # required values come from the environment
+    settings = AudioSettings()  # every value from the environment (blob_url or blob_dir among them)
     serve("audio", settings, lambda: build(settings))

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
+import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import grpc
 from faster_whisper.transcribe import Segment
 
 from clipsift.audio.v1 import audio_pb2, audio_pb2_grpc
-from clipsift_common.blobstore import LocalBlobStore
-from clipsift_common.errors import InvalidArgument, NotFound, ResourceExhausted, Unavailable
+from clipsift_common.errors import InvalidArgument, ResourceExhausted, Unavailable
+from clipsift_common.objectstore import ObjectBlobStore, open_blob_store
 
-from .decode import decode_audio
+from .decode import Samples, decode_audio
 from .features import Analysis, FeatureOptions, analyse
 from .model import SpeechModel, TranscribeOptions, Transcription
 from .settings import AudioSettings
@@ -31,9 +33,11 @@ MIN_WINDOW_SECONDS = 0.01
 class AudioServicer(audio_pb2_grpc.AudioServiceServicer):
     """Serves the model once ``load`` has run; before that every call is UNAVAILABLE."""
 
-    def __init__(self, settings: AudioSettings, model: SpeechModel | None = None) -> None:
+    def __init__(
+        self, settings: AudioSettings, model: SpeechModel | None = None, blobs: ObjectBlobStore | None = None
+    ) -> None:
         self.settings = settings
-        self.blobs = LocalBlobStore(settings.blob_dir)
+        self.blobs = blobs or open_blob_store(settings)
         self.model = model
         # Held from decoding to the last segment: the model is the scarce resource.
         self.inference = asyncio.Semaphore(settings.max_concurrent_transcriptions)
@@ -47,10 +51,10 @@ class AudioServicer(audio_pb2_grpc.AudioServiceServicer):
     ) -> AsyncIterator[audio_pb2.TranscriptSegment]:
         model = self._loaded_model()
         options = self._transcribe_options(model, request)
-        audio_input = self._audio_input(request.audio)
+        self._check_source(request.audio)
         async with self.inference:
             start = time.perf_counter()
-            audio = await run_in_thread(decode_audio, audio_input, self.settings.max_audio_seconds)
+            audio = await run_in_thread(self._decode, request.audio)
             transcription = await run_in_thread(model.transcribe, audio, options)
             count = 0
             async for segment in iterate_in_thread(transcription.segments):
@@ -72,9 +76,9 @@ class AudioServicer(audio_pb2_grpc.AudioServiceServicer):
         self, request: audio_pb2.AudioSource, context: grpc.aio.ServicerContext
     ) -> audio_pb2.LanguageResult:
         model = self._loaded_model()
-        audio_input = self._audio_input(request)
+        self._check_source(request)
         async with self.inference:
-            audio = await run_in_thread(decode_audio, audio_input, self.settings.max_audio_seconds)
+            audio = await run_in_thread(self._decode, request)
             guess = await run_in_thread(model.detect_language, audio)
         log.info(
             "language",
@@ -92,34 +96,49 @@ class AudioServicer(audio_pb2_grpc.AudioServiceServicer):
         self, request: audio_pb2.AudioFeaturesRequest, context: grpc.aio.ServicerContext
     ) -> audio_pb2.AudioFeaturesResponse:
         options = self._feature_options(request)
-        audio_input = self._audio_input(request.audio)
-        features = await asyncio.to_thread(self._features, audio_input, options)
+        self._check_source(request.audio)
+        features = await asyncio.to_thread(self._features, request.audio, options)
         return _features_message(features)
 
-    def _features(self, audio_input: Path | bytes, options: FeatureOptions) -> Analysis:
-        return analyse(decode_audio(audio_input, self.settings.max_audio_seconds), options)
+    def _features(self, source: audio_pb2.AudioSource, options: FeatureOptions) -> Analysis:
+        return analyse(self._decode(source), options)
+
+    def _decode(self, source: audio_pb2.AudioSource) -> Samples:
+        """The source's samples (blocking: a download on object storage, then decoding)."""
+        with self._audio_input(source) as audio_input:
+            return decode_audio(audio_input, self.settings.max_audio_seconds)
 
     def _loaded_model(self) -> SpeechModel:
         if self.model is None:
             raise Unavailable("the speech model is still loading")
         return self.model
 
-    def _audio_input(self, source: audio_pb2.AudioSource) -> Path | bytes:
-        """The file behind a blob key, or the inline bytes, checked against the limits."""
+    def _check_source(self, source: audio_pb2.AudioSource) -> None:
+        """Refuse a request without audio or with inline audio over the limit, before queueing."""
         kind = source.WhichOneof("source")
-        if kind == "blob_key":
-            path = self.blobs.local_path(source.blob_key)
-            if not path.is_file():
-                raise NotFound(f"blob {source.blob_key} not found")
-            return path
         if kind == "data":
             size, limit = len(source.data), self.settings.max_inline_bytes
             if size > limit:
                 raise ResourceExhausted(
                     f"inline audio is {size} bytes; the limit is {limit} (upload it and pass blob_key)"
                 )
-            return bytes(source.data)
-        raise InvalidArgument("no audio given: set blob_key or data")
+        elif kind != "blob_key":
+            raise InvalidArgument("no audio given: set blob_key or data")
+
+    @contextlib.contextmanager
+    def _audio_input(self, source: audio_pb2.AudioSource) -> Iterator[Path | bytes]:
+        """The file behind a blob key (in place on the folder backend, else a copy streamed into
+        a scratch folder of this call alone, removed afterwards: two calls on one key never share
+        a copy), or the inline bytes."""
+        if source.WhichOneof("source") == "data":
+            yield bytes(source.data)
+            return
+        self.settings.scratch.mkdir(parents=True, exist_ok=True)
+        with (
+            tempfile.TemporaryDirectory(dir=self.settings.scratch, prefix="audio-") as scratch,
+            self.blobs.local_file(source.blob_key, Path(scratch)) as path,
+        ):
+            yield path
 
     def _transcribe_options(
         self, model: SpeechModel, request: audio_pb2.TranscribeRequest

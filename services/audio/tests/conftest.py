@@ -20,11 +20,12 @@ from audio_svc.servicer import AudioServicer
 from audio_svc.settings import AudioSettings
 from audio_svc.wiring import build
 from clipsift.audio.v1 import audio_pb2, audio_pb2_grpc
-from clipsift_common.blobstore import LocalBlobStore
 from clipsift_common.grpc_server import GrpcServer
+from clipsift_common.objectstore import ObjectBlobStore
 
 
-def audio_settings(blob_dir: Path, **overrides: Any) -> AudioSettings:
+def audio_settings(blob_dir: Path | None, **overrides: Any) -> AudioSettings:
+    """Test settings on the folder ``blob_dir``, or (None) on the ``blob_url`` in ``overrides``."""
     return AudioSettings(
         blob_dir=blob_dir, grpc_host="127.0.0.1", grpc_port=0, grpc_grace_seconds=0.5, **overrides
     )
@@ -105,7 +106,7 @@ class Running:
     servicer: AudioServicer
     channel: grpc.aio.Channel
     stub: audio_pb2_grpc.AudioServiceStub
-    blobs: LocalBlobStore
+    blobs: ObjectBlobStore
 
     def put(self, key: str, path: Path) -> audio_pb2.AudioSource:
         """Store a file in the service's blob store and return a source naming it."""
@@ -126,7 +127,8 @@ async def start_server(tmp_path: Path, speech_model: SpeechModel) -> AsyncIterat
     async with AsyncExitStack() as stack:
 
         async def start(model: SpeechModel | None = speech_model, **overrides: Any) -> Running:
-            settings = audio_settings(tmp_path / "blobs", **overrides)
+            blob_dir = None if "blob_url" in overrides else tmp_path / "blobs"
+            settings = audio_settings(blob_dir, **{"scratch_dir": tmp_path / "scratch"} | overrides)
             service = await build(settings, model)
             # No model: listening but never loaded, as between start and load in production.
             port = await (service.start() if model is not None else service.server.start())

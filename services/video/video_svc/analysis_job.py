@@ -5,8 +5,8 @@ frames sampled at ``analysis_sample_fps`` are scored for sharpness; the sharpest
 scene becomes its keyframe (a JPEG thumbnail); keyframes are analysed by the vision service (faces,
 objects, text, dominant colours, quality, perceptual hashes); speech is transcribed by the audio
 service, as in the clip job; the summary is the most representative keyframes and an extractive
-summary of the transcript. Everything is written to a private work folder and published at once,
-the result document last.
+summary of the transcript. Everything is written to the job's local scratch folder and uploaded
+under the tenant's job prefix at the end, the result document last (what readers wait for).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import shutil
 import time
 from collections.abc import Mapping
 from dataclasses import asdict
@@ -23,8 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from clipsift_common.blobstore import LocalBlobStore
+from clipsift_common.blobkeys import job_prefix
 from clipsift_common.grpc_client import ServiceClient
+from clipsift_common.objectstore import ObjectBlobStore
 from clipsift_common.worker import JobContext, JobFailed
 
 from .frame_analysis import FrameAnalysis, FrameAnalyzer
@@ -33,7 +33,7 @@ from .keyframes import Keyframe, Scene, choose_keyframes, detect_scenes, sharpne
 from .media import extract_audio, fit_within, frame_jpeg
 from .probe import MediaInfo, probe
 from .settings import VideoSettings
-from .sources import job_source
+from .sources import job_source_ref, job_workspace, open_source
 from .speech import transcribe_words
 from .summary import KeyframeCandidate, extractive_summary, top_keyframes
 from .transcript import plain_text, sentences
@@ -47,13 +47,14 @@ _SHARPNESS_WIDTH = 320
 _ANALYSE_BATCH = 16
 
 
-def result_key(job_id: str) -> str:
-    return f"jobs/{job_id}/analysis/result.json"
+def result_key(tenant_id: str, job_id: str) -> str:
+    """The result document; its keyframe files are listed relative to the job's prefix."""
+    return f"{job_prefix(tenant_id, job_id)}/analysis/result.json"
 
 
 class VideoAnalysisJob:
     def __init__(
-        self, settings: VideoSettings, blobs: LocalBlobStore, audio: ServiceClient, analyzer: FrameAnalyzer
+        self, settings: VideoSettings, blobs: ObjectBlobStore, audio: ServiceClient, analyzer: FrameAnalyzer
     ) -> None:
         self.settings = settings
         self.blobs = blobs
@@ -61,27 +62,25 @@ class VideoAnalysisJob:
         self.analyzer = analyzer
 
     async def __call__(self, ctx: JobContext) -> Mapping[str, Any]:
-        key = result_key(ctx.job_id)
-        if self.blobs.exists(key):
-            return _summary(json.loads(self.blobs.read_bytes(key)))
-        source_key, source_path = ctx.options.get("source_key", ""), ctx.options.get("source_path", "")
+        key = result_key(ctx.tenant_id, ctx.job_id)
+        if await asyncio.to_thread(self.blobs.exists, key):
+            return _summary(ctx.tenant_id, json.loads(await asyncio.to_thread(self.blobs.read_bytes, key)))
         language = ctx.options.get("language", "")
-        if not all(isinstance(v, str) for v in (source_key, source_path, language)):
-            raise JobFailed("source_key, source_path and language must be strings")
-        source = await job_source(
-            self.blobs, self.settings.allowed_source_roots, blob_key=source_key, path=source_path
-        )
-        work = self.blobs.local_path(f"work/{ctx.job_id}")
-        shutil.rmtree(work, ignore_errors=True)  # a previous attempt's leftovers
-        (work / "keyframes").mkdir(parents=True)
-        try:
-            manifest = await self._run(ctx, source, work, language)
-            await asyncio.to_thread(self._publish, ctx.job_id, work, manifest)
-        except OSError as exc:
-            raise JobFailed(f"analysis failed: {exc}") from exc
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-        return _summary(manifest)
+        if not isinstance(language, str):
+            raise JobFailed("language must be a string")
+        ref = job_source_ref(ctx.options, ctx.tenant_id)
+        prefix = job_prefix(ctx.tenant_id, ctx.job_id)
+        async with job_workspace(self.settings, ctx.job_id) as work:
+            (work / "analysis" / "keyframes").mkdir(parents=True)
+            try:
+                async with open_source(self.blobs, self.settings, ref, work / "source") as source:
+                    manifest = await self._run(ctx, source, work, language)
+                await asyncio.to_thread(self._publish, prefix, work, manifest)
+            except OSError as exc:
+                raise JobFailed(f"analysis failed: {exc}") from exc
+            finally:
+                await asyncio.to_thread(self.blobs.delete_prefix, f"{prefix}/work")
+        return _summary(ctx.tenant_id, manifest)
 
     async def _run(self, ctx: JobContext, source: Path, work: Path, language: str) -> dict[str, Any]:
         started = time.perf_counter()
@@ -104,7 +103,7 @@ class VideoAnalysisJob:
             await frame_jpeg(
                 source,
                 keyframe.t,
-                work / "keyframes" / f"{number:03d}.jpg",
+                work / "analysis" / "keyframes" / f"{number:03d}.jpg",
                 size,
                 ffmpeg=self.settings.ffmpeg,
             )
@@ -115,7 +114,7 @@ class VideoAnalysisJob:
         await ctx.progress("analyse", _STEPS["analyse"], f"{sum(len(a.faces) for a in analyses)} faces")
         ctx.step_done("analyse")
 
-        transcript = await self._transcript(ctx, source, info, language)
+        transcript = await self._transcript(ctx, source, work, info, language)
         ctx.step_done("transcribe")
 
         candidates = [
@@ -179,25 +178,23 @@ class VideoAnalysisJob:
         results: list[FrameAnalysis] = []
         for first in range(0, count, _ANALYSE_BATCH):
             frames = [
-                (work / "keyframes" / f"{number:03d}.jpg").read_bytes()
+                (work / "analysis" / "keyframes" / f"{number:03d}.jpg").read_bytes()
                 for number in range(first, min(count, first + _ANALYSE_BATCH))
             ]
             results.extend(await self.analyzer.analyze(frames))
         return results
 
     async def _transcript(
-        self, ctx: JobContext, source: Path, info: MediaInfo, language: str
+        self, ctx: JobContext, source: Path, work: Path, info: MediaInfo, language: str
     ) -> dict[str, Any]:
         empty: dict[str, Any] = {"language": "", "text": "", "words": 0, "sentences": [], "summary": []}
         if not info.has_audio:
             return empty | {"note": "the video has no audio track"}
-        audio_key = f"work/{ctx.job_id}/audio.wav"
+        audio_key = f"{job_prefix(ctx.tenant_id, ctx.job_id)}/work/audio.wav"
         await extract_audio(
-            source,
-            self.blobs.local_path(audio_key),
-            ffmpeg=self.settings.ffmpeg,
-            expected_duration=info.duration,
+            source, work / "audio.wav", ffmpeg=self.settings.ffmpeg, expected_duration=info.duration
         )
+        await asyncio.to_thread(self.blobs.put_file, audio_key, work / "audio.wav")
         start, end = _STEPS["analyse"], _STEPS["transcribe"]
 
         async def report(segment_end: float) -> None:
@@ -231,12 +228,16 @@ class VideoAnalysisJob:
             "summary": [view(s) for s in chosen],
         }
 
-    def _publish(self, job_id: str, work: Path, manifest: dict[str, Any]) -> None:
-        target = self.blobs.local_path(f"jobs/{job_id}/analysis/keyframes")
-        shutil.rmtree(target, ignore_errors=True)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        (work / "keyframes").replace(target)
-        self.blobs.put_bytes(result_key(job_id), json.dumps(manifest, indent=2).encode())
+    def _publish(self, prefix: str, work: Path, manifest: dict[str, Any]) -> None:
+        """The keyframes, then the result document."""
+        folder = work / "analysis"
+        (folder / "result.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        self.blobs.delete_prefix(f"{prefix}/analysis")  # files an earlier, killed attempt uploaded
+        try:
+            self.blobs.put_dir(f"{prefix}/analysis", folder, last="result.json")
+        except BaseException:
+            self.blobs.delete_prefix(f"{prefix}/analysis")
+            raise
 
 
 def _keyframe_view(
@@ -261,9 +262,9 @@ def _keyframe_view(
     }
 
 
-def _summary(manifest: Mapping[str, Any]) -> dict[str, Any]:
+def _summary(tenant_id: str, manifest: Mapping[str, Any]) -> dict[str, Any]:
     return {
-        "result_key": result_key(manifest["job_id"]),
+        "result_key": result_key(tenant_id, manifest["job_id"]),
         "scenes": len(manifest["scenes"]),
         "keyframes": len(manifest["keyframes"]),
         "words": manifest["transcript"]["words"],

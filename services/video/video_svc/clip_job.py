@@ -2,9 +2,11 @@
 
 Steps, each reported as progress: probe, extract audio, transcribe (audio service, streamed),
 audio features, candidates and scores, then per chosen clip: faces (vision service), reframe,
-captions, render. Every file of every clip is rendered into a private work folder first and
-moved into place only when all clips are done, with the manifest written last: a failed or
-killed job never publishes a partial clip, and a redelivered job starts clean.
+captions, render. Every file of every clip is rendered into the job's local scratch folder
+first and uploaded to the blob store only when all clips are done, under the tenant's job prefix,
+with the manifest uploaded last: a failed or killed job never publishes a manifest (what readers
+wait for), and a redelivered job starts clean. The scratch folder and the job's temporary blobs
+(the extracted audio) go when the job ends, however it ends.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import shutil
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
@@ -22,10 +23,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from clipsift.audio.v1 import audio_pb2, audio_pb2_grpc
-from clipsift_common.blobstore import LocalBlobStore
+from clipsift_common.blobkeys import job_prefix
 from clipsift_common.contracts import ClipOptions
 from clipsift_common.errors import ClipsiftError, InvalidArgument
 from clipsift_common.grpc_client import ServiceClient
+from clipsift_common.objectstore import ObjectBlobStore
 from clipsift_common.worker import JobContext, JobFailed
 
 from . import render
@@ -41,7 +43,7 @@ from .repeats import RepeatFinder
 from .reranking import rerank_with_llm
 from .scoring import Scorer, ScoringContext, TalkAnalysis
 from .settings import VideoSettings
-from .sources import job_source
+from .sources import job_source_ref, job_workspace, open_source
 from .speech import Speech, transcribe_words
 from .transcript import sentences, split_long
 
@@ -64,15 +66,16 @@ class _Choice:
 _STEPS = {"probe": 0.02, "extract_audio": 0.06, "transcribe": 0.5, "audio_features": 0.53, "score": 0.56}
 
 
-def manifest_key(job_id: str) -> str:
-    return f"jobs/{job_id}/clips/manifest.json"
+def manifest_key(tenant_id: str, job_id: str) -> str:
+    """The clip set's manifest; its files are listed relative to the job's prefix."""
+    return f"{job_prefix(tenant_id, job_id)}/clips/manifest.json"
 
 
 class ClipJob:
     def __init__(
         self,
         settings: VideoSettings,
-        blobs: LocalBlobStore,
+        blobs: ObjectBlobStore,
         audio: ServiceClient,
         vision: ServiceClient,
         repeats: RepeatFinder | None = None,
@@ -99,37 +102,31 @@ class ClipJob:
         )
 
     async def __call__(self, ctx: JobContext) -> Mapping[str, Any]:
-        key = manifest_key(ctx.job_id)
-        if self.blobs.exists(key):
+        key = manifest_key(ctx.tenant_id, ctx.job_id)
+        if await asyncio.to_thread(self.blobs.exists, key):
             # Redelivered after the clips were published: report them again, render nothing.
-            return _summary(json.loads(self.blobs.read_bytes(key)))
-        raw = dict(ctx.options)
-        source_key, source_path = raw.pop("source_key", ""), raw.pop("source_path", "")
+            return _summary(ctx.tenant_id, json.loads(await asyncio.to_thread(self.blobs.read_bytes, key)))
         try:
             options = ClipOptions.model_validate(
-                {k: v for k, v in raw.items() if k in ClipOptions.model_fields}
+                {k: v for k, v in ctx.options.items() if k in ClipOptions.model_fields}
             )
         except ValidationError as exc:
             raise JobFailed(f"invalid clip options: {exc.errors()[0]['msg']}") from exc
-        if not isinstance(source_key, str) or not isinstance(source_path, str):
-            raise JobFailed("the job's source must be a blob key or a server path")
+        ref = job_source_ref(ctx.options, ctx.tenant_id)
         if options.count > self.settings.max_clips:
             raise JobFailed(f"{options.count} clips requested; the limit is {self.settings.max_clips}")
-        source = await job_source(
-            self.blobs, self.settings.allowed_source_roots, blob_key=source_key, path=source_path
-        )
-        work = self.blobs.local_path(f"work/{ctx.job_id}")
-        shutil.rmtree(work, ignore_errors=True)  # a previous attempt's leftovers
-        work.mkdir(parents=True)
-        try:
-            manifest = await self._run(ctx, source, work, options)
-        except ClipsiftError:
-            raise
-        except (render.RenderError, OSError) as exc:
-            raise JobFailed(f"rendering failed: {exc}") from exc
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-        return _summary(manifest)
+        temporary = f"{job_prefix(ctx.tenant_id, ctx.job_id)}/work"
+        async with job_workspace(self.settings, ctx.job_id) as work:
+            try:
+                async with open_source(self.blobs, self.settings, ref, work / "source") as source:
+                    manifest = await self._run(ctx, source, work, options)
+            except ClipsiftError:
+                raise
+            except (render.RenderError, OSError) as exc:
+                raise JobFailed(f"rendering failed: {exc}") from exc
+            finally:
+                await asyncio.to_thread(self.blobs.delete_prefix, temporary)
+        return _summary(ctx.tenant_id, manifest)
 
     async def _step(self, ctx: JobContext, step: str, message: str = "") -> None:
         await ctx.progress(step, _STEPS[step], message)
@@ -161,14 +158,16 @@ class ClipJob:
         )
         t = lap("probe", t)
 
-        audio_key = f"work/{ctx.job_id}/audio.wav"
+        # The audio service reads the speech from the blob store (it may run on another machine).
+        audio_key = f"{job_prefix(ctx.tenant_id, ctx.job_id)}/work/audio.wav"
         await extract_audio(
             source,
-            self.blobs.local_path(audio_key),
+            work / "audio.wav",
             ffmpeg=self.settings.ffmpeg,
             expected_duration=info.duration,
             window=window,
         )
+        await asyncio.to_thread(self.blobs.put_file, audio_key, work / "audio.wav")
         await self._step(ctx, "extract_audio")
         t = lap("extract_audio", t)
 
@@ -208,7 +207,7 @@ class ClipJob:
             "clips": clips,
             "timings_seconds": timings | {"total": round(time.perf_counter() - started, 3)},
         }
-        await asyncio.to_thread(self._publish, ctx.job_id, work, clips, manifest)
+        await asyncio.to_thread(self._publish, job_prefix(ctx.tenant_id, ctx.job_id), work, manifest)
         return manifest
 
     async def _listen(
@@ -436,16 +435,18 @@ class ClipJob:
         candidates = candidate_clips(found, options.min_seconds, options.max_seconds)
         return talk, [(self.scorer.score(c, talk, context, weights), c) for c in candidates]
 
-    def _publish(
-        self, job_id: str, work: Path, clips: list[dict[str, Any]], manifest: dict[str, Any]
-    ) -> None:
-        target = self.blobs.local_path(f"jobs/{job_id}/clips")
-        shutil.rmtree(target, ignore_errors=True)
-        target.mkdir(parents=True)
-        for clip in clips:
-            name = f"{clip['index']:02d}"
-            (work / "clips" / name).replace(target / name)
-        self.blobs.put_bytes(manifest_key(job_id), json.dumps(manifest, indent=2).encode())
+    def _publish(self, prefix: str, work: Path, manifest: dict[str, Any]) -> None:
+        """Upload every clip's files, then the manifest: readers wait for the manifest, so they
+        see the set complete or not at all."""
+        folder = work / "clips"
+        (folder / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        self.blobs.delete_prefix(f"{prefix}/clips")  # files an earlier, killed attempt uploaded
+        try:
+            self.blobs.put_dir(f"{prefix}/clips", folder, last="manifest.json")
+        except BaseException:
+            # No manifest, so no reader would trust these; nor should anyone download them.
+            self.blobs.delete_prefix(f"{prefix}/clips")
+            raise
 
 
 def _clip_window(options: ClipOptions, duration: float) -> tuple[float, float] | None:
@@ -463,11 +464,11 @@ def _clip_window(options: ClipOptions, duration: float) -> tuple[float, float] |
     return options.range_start, end
 
 
-def _summary(manifest: Mapping[str, Any]) -> dict[str, Any]:
+def _summary(tenant_id: str, manifest: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "clips": len(manifest["clips"]),
         # Every job kind names its result document "result_key": GET /v1/jobs/{id}/result serves it.
-        "result_key": manifest_key(manifest["job_id"]),
+        "result_key": manifest_key(tenant_id, manifest["job_id"]),
         "best_score": max((c["score"]["total"] for c in manifest["clips"]), default=0.0),
         "duration": manifest["source"]["duration"],
         "language": manifest.get("language", ""),

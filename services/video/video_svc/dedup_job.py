@@ -1,10 +1,12 @@
 """The video dedup job: near-duplicate videos in a set, and against the tenant's index.
 
-Steps: probe every video (a bad one fails the job before any work, naming it), fingerprint
-each (frames at a fixed rate, hashed), align every pair of the set and, when asked, every video
-against the tenant's indexed ones, then add the set to the index when asked. The result lists
-each matching pair with its segments (time ranges in both videos), and clusters of videos
-joined by near-duplicate pairs. Index writes are upserts: a redelivered job repeats them harmlessly.
+Steps: probe every video (a bad one fails the job before any work, naming it; on object
+storage through a signed URL, nothing downloaded), fingerprint each (one at a time in the job's
+scratch folder, a remote copy removed after its fingerprint; frames at a fixed rate, hashed),
+align every pair of the set and, when asked, every video against the tenant's indexed ones,
+then add the set to the index when asked. The result lists each matching pair with its
+segments (time ranges in both videos), and clusters of videos joined by near-duplicate pairs.
+Index writes are upserts: a redelivered job repeats them harmlessly.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from clipsift_common.blobstore import LocalBlobStore
+from clipsift_common.blobkeys import job_prefix
 from clipsift_common.errors import ClipsiftError
+from clipsift_common.objectstore import ObjectBlobStore
 from clipsift_common.worker import JobContext, JobFailed
 
 from .alignment import AlignParams, VideoMatch, align
@@ -28,22 +31,22 @@ from .fingerprint_store import FingerprintStore, IndexedVideo
 from .frames import sample_frames
 from .probe import probe
 from .settings import VideoSettings
-from .sources import job_source
+from .sources import SourceRef, job_source_ref, job_workspace, open_source, probe_input
 
 log = logging.getLogger(__name__)
 KIND = "video_dedup"
 _FINGERPRINTED = 0.7
 
 
-def result_key(job_id: str) -> str:
-    return f"jobs/{job_id}/video-dedup/result.json"
+def result_key(tenant_id: str, job_id: str) -> str:
+    return f"{job_prefix(tenant_id, job_id)}/video-dedup/result.json"
 
 
 @dataclass(frozen=True)
 class JobVideo:
     video_id: str
     name: str
-    path: Path
+    source: SourceRef
     fingerprint: Fingerprint | None = None
 
 
@@ -106,47 +109,34 @@ def clusters(ids: list[str], pairs: list[dict[str, Any]]) -> list[list[str]]:
 
 
 class VideoDedupJob:
-    def __init__(self, settings: VideoSettings, blobs: LocalBlobStore, store: FingerprintStore) -> None:
+    def __init__(self, settings: VideoSettings, blobs: ObjectBlobStore, store: FingerprintStore) -> None:
         self.settings = settings
         self.blobs = blobs
         self.store = store
 
     async def __call__(self, ctx: JobContext) -> Mapping[str, Any]:
-        key = result_key(ctx.job_id)
-        if self.blobs.exists(key):
-            return _summary(ctx.job_id, json.loads(self.blobs.read_bytes(key)))
-        videos = await self._videos(ctx.options)
+        key = result_key(ctx.tenant_id, ctx.job_id)
+        if await asyncio.to_thread(self.blobs.exists, key):
+            return _summary(key, json.loads(await asyncio.to_thread(self.blobs.read_bytes, key)))
+        videos = self._videos(ctx.options, ctx.tenant_id)
         add_to_index = bool(ctx.options.get("index", False))
         against_index = bool(ctx.options.get("against_index", False))
         started = time.perf_counter()
 
-        durations = {}
-        for video in videos:
-            try:
-                info = await probe(
-                    video.path,
-                    ffprobe=self.settings.ffprobe,
-                    timeout_seconds=self.settings.ffprobe_timeout_seconds,
-                )
-            except ClipsiftError as exc:
-                raise JobFailed(f"{video.name}: {exc}") from exc
-            if info.duration > self.settings.max_dedup_video_seconds:
-                raise JobFailed(
-                    f"{video.name} lasts {info.duration:.0f}s; the limit is "
-                    f"{self.settings.max_dedup_video_seconds:.0f}s"
-                )
-            durations[video.video_id] = info.duration
-        await ctx.progress("probe", 0.02, f"{len(videos)} videos")
-        ctx.step_done("probe")
+        async with job_workspace(self.settings, ctx.job_id) as work:
+            durations = {video.video_id: await self._duration(video, work) for video in videos}
+            await ctx.progress("probe", 0.02, f"{len(videos)} videos")
+            ctx.step_done("probe")
 
-        fingerprinted: list[JobVideo] = []
-        for number, video in enumerate(videos, start=1):
-            fp = await fingerprint_video(video.path, durations[video.video_id], self.settings)
-            fingerprinted.append(JobVideo(video.video_id, video.name, video.path, fp))
-            await ctx.progress(
-                "fingerprint", 0.02 + (_FINGERPRINTED - 0.02) * number / len(videos), video.name
-            )
-        ctx.step_done("fingerprint")
+            fingerprinted: list[JobVideo] = []
+            for number, video in enumerate(videos, start=1):
+                async with open_source(self.blobs, self.settings, video.source, work, video.name) as path:
+                    fp = await fingerprint_video(path, durations[video.video_id], self.settings)
+                fingerprinted.append(JobVideo(video.video_id, video.name, video.source, fp))
+                await ctx.progress(
+                    "fingerprint", 0.02 + (_FINGERPRINTED - 0.02) * number / len(videos), video.name
+                )
+            ctx.step_done("fingerprint")
 
         indexed = await self.store.all(ctx.tenant_id, self.settings.fingerprint_fps) if against_index else []
         params = self.settings.align_params()
@@ -183,10 +173,28 @@ class VideoDedupJob:
             "clusters": clusters([v.video_id for v in fingerprinted], pairs),
             "seconds": round(time.perf_counter() - started, 3),
         }
-        self.blobs.put_bytes(key, json.dumps(result, indent=2).encode())
-        return _summary(ctx.job_id, result)
+        await asyncio.to_thread(self.blobs.put_bytes, key, json.dumps(result, indent=2).encode())
+        return _summary(key, result)
 
-    async def _videos(self, options: Mapping[str, Any]) -> list[JobVideo]:
+    async def _duration(self, video: JobVideo, work: Path) -> float:
+        """The video's duration, from ffprobe, within the limit."""
+        try:
+            async with probe_input(self.blobs, self.settings, video.source, work) as target:
+                info = await probe(
+                    target,
+                    ffprobe=self.settings.ffprobe,
+                    timeout_seconds=self.settings.ffprobe_timeout_seconds,
+                )
+        except ClipsiftError as exc:
+            raise JobFailed(f"{video.name}: {exc}") from exc
+        if info.duration > self.settings.max_dedup_video_seconds:
+            raise JobFailed(
+                f"{video.name} lasts {info.duration:.0f}s; the limit is "
+                f"{self.settings.max_dedup_video_seconds:.0f}s"
+            )
+        return info.duration
+
+    def _videos(self, options: Mapping[str, Any], tenant_id: str) -> list[JobVideo]:
         raw = options.get("videos")
         if not isinstance(raw, list) or len(raw) == 0:
             raise JobFailed("the job names no videos")
@@ -196,17 +204,13 @@ class VideoDedupJob:
         seen: set[str] = set()
         for item in raw:
             if not isinstance(item, dict):
-                raise JobFailed("each video must be an object with a source_key or a source_path")
-            key, path = str(item.get("source_key", "")), str(item.get("source_path", ""))
-            name = str(item.get("name") or path or key)
+                raise JobFailed("each video must be an object with a source_key, source_path or source_url")
+            name = str(item.get("name") or item.get("source_path") or item.get("source_key") or "a video")
             video_id = str(item.get("id") or name)
             if video_id in seen:
                 raise JobFailed(f"video id {video_id!r} appears twice")
             seen.add(video_id)
-            resolved = await job_source(
-                self.blobs, self.settings.allowed_source_roots, blob_key=key, path=path, name=name
-            )
-            found.append(JobVideo(video_id, name, resolved))
+            found.append(JobVideo(video_id, name, job_source_ref(item, tenant_id, name)))
         return found
 
     def _compare(
@@ -251,9 +255,9 @@ class VideoDedupJob:
         return pairs
 
 
-def _summary(job_id: str, result: Mapping[str, Any]) -> dict[str, Any]:
+def _summary(key: str, result: Mapping[str, Any]) -> dict[str, Any]:
     return {
-        "result_key": result_key(job_id),
+        "result_key": key,
         "videos": len(result["videos"]),
         "pairs": len(result["pairs"]),
         "near_duplicate_pairs": sum(1 for p in result["pairs"] if p["near_duplicate"]),

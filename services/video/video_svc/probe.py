@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,12 +42,19 @@ def _fps(rate: str) -> float:
 
 
 async def probe(
-    path: Path, *, ffprobe: str = "ffprobe", require_audio: bool = False, timeout_seconds: float = 60.0
+    path: Path | str, *, ffprobe: str = "ffprobe", require_audio: bool = False, timeout_seconds: float = 60.0
 ) -> MediaInfo:
-    """Probe ``path``; raise InvalidArgument saying what is wrong when it is not a usable video.
-    A crafted file can keep ffprobe busy indefinitely, so it is killed after ``timeout_seconds``."""
+    """Probe ``path`` (a local file, or an http(s) URL read with ranged requests); raise
+    InvalidArgument saying what is wrong when it is not a usable video. A crafted file can keep
+    ffprobe busy indefinitely, so it is killed after ``timeout_seconds``."""
+    remote = isinstance(path, str) and str(path).startswith(("http://", "https://"))
+    # A URL may carry a signature: it never appears in an error. Over http, ffprobe may use the
+    # web protocols only (no file:, no concat: a crafted playlist cannot make it read local files).
+    shown = path.split("?", 1)[0] if isinstance(path, str) else str(path)
+    web = ["-protocol_whitelist", "http,https,tcp,tls,crypto"] if remote else []
     process = await asyncio.create_subprocess_exec(
         ffprobe,
+        *web,
         "-v",
         "error",
         "-print_format",
@@ -65,7 +73,9 @@ async def probe(
         raise InvalidArgument(f"ffprobe could not read the file within {timeout_seconds:g} s") from None
     if process.returncode != 0:
         reason = err.decode(errors="replace").strip().splitlines()
-        raise InvalidArgument(f"not a readable media file: {reason[-1] if reason else 'ffprobe failed'}")
+        last = reason[-1].replace(str(path), shown) if reason else "ffprobe failed"
+        last = re.sub(r"\?\S*", "", last) if remote else last
+        raise InvalidArgument(f"not a readable media file: {last}")
     data = json.loads(out or b"{}")
     streams = data.get("streams", [])
     video = next(

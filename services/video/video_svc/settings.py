@@ -40,6 +40,12 @@ class VideoSettings(
     ffprobe_timeout_seconds: float = Field(default=60.0, gt=0)
     # Server paths a job may name as its source instead of uploading (empty: none).
     allowed_source_roots: tuple[Path, ...] = ()
+    # A source given as an http(s) URL (a presigned GET of an object in a bucket the tenant
+    # registered) is streamed into scratch: refused past this size, or when the whole download
+    # takes longer than the timeout, or when the server sends nothing for the read timeout.
+    max_source_bytes: int = Field(default=64 * 1024**3, gt=0)
+    source_download_timeout_seconds: float = Field(default=6 * 3600.0, gt=0)
+    source_read_timeout_seconds: float = Field(default=60.0, gt=0)
     # Limits: over them a job fails with the limit in its reason.
     max_duration_seconds: float = Field(default=4 * 3600.0, gt=0)
     max_clips: int = Field(default=20, ge=1)

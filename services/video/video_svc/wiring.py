@@ -4,11 +4,11 @@ the gRPC service and the job workers (clips, video analysis, video dedup)."""
 from __future__ import annotations
 
 from clipsift.video.v1 import video_pb2_grpc
-from clipsift_common.blobstore import LocalBlobStore
 from clipsift_common.db import migrate, open_pool
 from clipsift_common.events import EventBus
 from clipsift_common.grpc_client import ServiceClient
 from clipsift_common.grpc_server import GrpcServer, ServiceBinding
+from clipsift_common.objectstore import open_blob_store
 from clipsift_common.service import Loop, Service
 from clipsift_common.worker import JobHandler, JobWorker
 
@@ -24,7 +24,7 @@ from .settings import VideoSettings
 async def build(settings: VideoSettings) -> Service:
     await migrate(settings.database_url, "video", MIGRATIONS)
     pool = await open_pool(settings)
-    blobs = LocalBlobStore(settings.blob_dir)
+    blobs = open_blob_store(settings)
     server = GrpcServer(
         settings,
         [ServiceBinding(video_pb2_grpc.add_VideoServiceServicer_to_server, VideoServicer(settings, blobs))],

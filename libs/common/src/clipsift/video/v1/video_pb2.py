@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x63lipsift/video/v1/video.proto\x12\x11\x63lipsift.video.v1\"S\n\x0cProbeRequest\x12\x12\n\x08\x62lob_key\x18\x01 \x01(\tH\x00\x12\x0e\n\x04path\x18\x02 \x01(\tH\x00\x12\x15\n\rrequire_audio\x18\x03 \x01(\x08\x42\x08\n\x06source\"\xad\x01\n\tMediaInfo\x12\x10\n\x08\x64uration\x18\x01 \x01(\x01\x12\r\n\x05width\x18\x02 \x01(\r\x12\x0e\n\x06height\x18\x03 \x01(\r\x12\x0b\n\x03\x66ps\x18\x04 \x01(\x01\x12\x13\n\x0bvideo_codec\x18\x05 \x01(\t\x12\x13\n\x0b\x61udio_codec\x18\x06 \x01(\t\x12\x11\n\thas_audio\x18\x07 \x01(\x08\x12\x12\n\nsize_bytes\x18\x08 \x01(\x04\x12\x11\n\tcontainer\x18\t \x01(\t2V\n\x0cVideoService\x12\x46\n\x05Probe\x12\x1f.clipsift.video.v1.ProbeRequest\x1a\x1c.clipsift.video.v1.MediaInfob\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x63lipsift/video/v1/video.proto\x12\x11\x63lipsift.video.v1\"b\n\x0cProbeRequest\x12\x12\n\x08\x62lob_key\x18\x01 \x01(\tH\x00\x12\x0e\n\x04path\x18\x02 \x01(\tH\x00\x12\r\n\x03url\x18\x04 \x01(\tH\x00\x12\x15\n\rrequire_audio\x18\x03 \x01(\x08\x42\x08\n\x06source\"\xad\x01\n\tMediaInfo\x12\x10\n\x08\x64uration\x18\x01 \x01(\x01\x12\r\n\x05width\x18\x02 \x01(\r\x12\x0e\n\x06height\x18\x03 \x01(\r\x12\x0b\n\x03\x66ps\x18\x04 \x01(\x01\x12\x13\n\x0bvideo_codec\x18\x05 \x01(\t\x12\x13\n\x0b\x61udio_codec\x18\x06 \x01(\t\x12\x11\n\thas_audio\x18\x07 \x01(\x08\x12\x12\n\nsize_bytes\x18\x08 \x01(\x04\x12\x11\n\tcontainer\x18\t \x01(\t2V\n\x0cVideoService\x12\x46\n\x05Probe\x12\x1f.clipsift.video.v1.ProbeRequest\x1a\x1c.clipsift.video.v1.MediaInfob\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,9 +32,9 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'clipsift.video.v1.video_pb2
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_PROBEREQUEST']._serialized_start=52
-  _globals['_PROBEREQUEST']._serialized_end=135
-  _globals['_MEDIAINFO']._serialized_start=138
-  _globals['_MEDIAINFO']._serialized_end=311
-  _globals['_VIDEOSERVICE']._serialized_start=313
-  _globals['_VIDEOSERVICE']._serialized_end=399
+  _globals['_PROBEREQUEST']._serialized_end=150
+  _globals['_MEDIAINFO']._serialized_start=153
+  _globals['_MEDIAINFO']._serialized_end=326
+  _globals['_VIDEOSERVICE']._serialized_start=328
+  _globals['_VIDEOSERVICE']._serialized_end=414
 # @@protoc_insertion_point(module_scope)

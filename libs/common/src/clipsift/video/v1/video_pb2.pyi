@@ -5,14 +5,16 @@ from typing import ClassVar as _ClassVar, Optional as _Optional
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ProbeRequest(_message.Message):
-    __slots__ = ("blob_key", "path", "require_audio")
+    __slots__ = ("blob_key", "path", "url", "require_audio")
     BLOB_KEY_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
     REQUIRE_AUDIO_FIELD_NUMBER: _ClassVar[int]
     blob_key: str
     path: str
+    url: str
     require_audio: bool
-    def __init__(self, blob_key: _Optional[str] = ..., path: _Optional[str] = ..., require_audio: _Optional[bool] = ...) -> None: ...
+    def __init__(self, blob_key: _Optional[str] = ..., path: _Optional[str] = ..., url: _Optional[str] = ..., require_audio: _Optional[bool] = ...) -> None: ...
 
 class MediaInfo(_message.Message):
     __slots__ = ("duration", "width", "height", "fps", "video_codec", "audio_codec", "has_audio", "size_bytes", "container")
