@@ -71,6 +71,8 @@ def ui_platform(playwright: Playwright, tmp_path_factory: pytest.TempPathFactory
         "CLIPSIFT_GATEWAY_MAX_VIDEO_SECONDS": "300",
         # Small, so that four documents are over the per-request limit and go as a corpus job.
         "CLIPSIFT_GATEWAY_MAX_REQUEST_DOCUMENTS": "3",
+        # The smallest part S3 allows, so the resumable-upload test needs only an 11 MiB file.
+        "CLIPSIFT_GATEWAY_UPLOAD_PART_BYTES": str(5 * 1024 * 1024),
     }
     platform = start_platform(tmp_path_factory.mktemp("ui") / "home", env)
     yield platform

@@ -1,7 +1,9 @@
-// Clips view: upload a video with options, follow the job live, then the gallery of clips by score.
+// Clips view: upload a video with options (in parts, resumable), follow the job live, then the
+// gallery of clips by score.
 
 import { ApiError, api, fetchBlob, followJob, upload } from "./api.js";
 import { formatBytes, formatPercent, formatSeconds, h, replace, saveBlob, showError } from "./dom.js";
+import { ResumableUnavailable, forgetUpload, pendingUpload, uploadResumable } from "./resumable.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -232,11 +234,51 @@ async function showGallery(jobId) {
   $("clip-gallery").hidden = false;
 }
 
+/**
+ * Upload the file in resumable parts, then make the clip job from the upload; a gateway without
+ * resumable uploads gets the whole file in one request instead.
+ */
+async function uploadAndSubmit(file, query, panel) {
+  const progress = (sent, total) => panel.setUpload(sent, total);
+  let uploaded;
+  try {
+    uploaded = await uploadResumable(file, {
+      onProgress: progress,
+      onResume: (received) => panel.announce(`Resuming ${file.name}: ${formatBytes(received)} already uploaded`),
+    });
+  } catch (failure) {
+    if (!(failure instanceof ResumableUnavailable)) throw failure;
+    return upload(`/v1/clips?${query}`, file, progress);
+  }
+  const job = await api(`/v1/clips?${query}`, { method: "POST", json: { upload_id: uploaded.id } });
+  forgetUpload(file);
+  return job;
+}
+
+/** On choosing a file: say whether an interrupted upload of it will be resumed. */
+async function describeChosenFile() {
+  const note = $("clip-resume");
+  note.hidden = true;
+  const file = $("clip-file").files[0];
+  if (!file) return;
+  try {
+    const pending = await pendingUpload(file);
+    if (pending && pending.received > 0) {
+      note.textContent = `${formatBytes(pending.received)} of ${formatBytes(file.size)} were uploaded earlier; ` +
+        "the upload resumes from there.";
+      note.hidden = false;
+    }
+  } catch {
+    // Only a hint: the upload itself reports any real problem.
+  }
+}
+
 export function setupClips() {
   const panel = new ProgressPanel();
   const form = $("clip-form");
   const error = $("clip-error");
   let following = null;
+  $("clip-file").addEventListener("change", describeChosenFile);
 
   async function follow(jobId) {
     following = jobId;
@@ -278,7 +320,7 @@ export function setupClips() {
     $("clip-gallery").hidden = true;
     panel.reset(`Uploading ${file.name}`);
     try {
-      const job = await upload(`/v1/clips?${query}`, file, (sent, total) => panel.setUpload(sent, total));
+      const job = await uploadAndSubmit(file, query, panel);
       history.replaceState(null, "", `#clips/${job.id}`);
       panel.announce(`Uploaded; ${job.message || "job queued"}`);
       await follow(job.id);
