@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,17 +85,27 @@ class ResumableUploader:
         *,
         quiet: bool = False,
         on_part: Callable[[int], None] | None = None,
+        parallel: int = 4,
+        transport: str = "auto",
     ) -> None:
         self.client = client
         self.state = UploadState(home)
         self.quiet = quiet
         self.on_part = on_part or (lambda number: None)
+        # Parts in flight at once (each one part_size of memory); transport: auto, presigned, gateway.
+        self.parallel = max(1, parallel)
+        self.transport = transport
 
     def upload(self, path: Path, content_type: str = "application/octet-stream") -> Completed:
         identity = file_identity(path)
         upload = self._resume(identity)
         if upload is None:
-            body = {"filename": path.name, "size": path.stat().st_size, "content_type": content_type}
+            body = {
+                "filename": path.name,
+                "size": path.stat().st_size,
+                "content_type": content_type,
+                "transport": self.transport,
+            }
             upload = self.client._check(self.client.http.post("/v1/uploads", json=body))
             self.state.put(identity, upload["id"])
         if upload["state"] == "open":
@@ -124,8 +136,8 @@ class ResumableUploader:
         return None
 
     def _send_missing(self, path: Path, upload: dict[str, Any]) -> None:
-        part_size, count = int(upload["part_size"]), int(upload["part_count"])
         have = {p["number"]: p["size"] for p in upload.get("parts") or []}
+        count = int(upload["part_count"])
         missing = [n for n in range(1, count + 1) if have.get(n) != _part_bytes(upload, n)]
         done = int(upload["size"]) - sum(_part_bytes(upload, n) for n in missing)
         with (
@@ -140,26 +152,47 @@ class ResumableUploader:
                 disable=self.quiet,
             ) as bar,
             httpx.Client(timeout=httpx.Timeout(60.0, write=None)) as direct,
+            ThreadPoolExecutor(self.parallel) as pool,
         ):
+            stopped = threading.Event()
             for start in range(0, len(missing), _URL_BATCH):
                 batch = missing[start : start + _URL_BATCH]
                 urls = self._urls(upload, batch)
-                for number in batch:
-                    source.seek((number - 1) * part_size)
-                    data = source.read(_part_bytes(upload, number))
-                    if urls is None:
-                        self._put_through_gateway(upload["id"], number, data)
-                    else:
-                        reply = direct.put(urls[number], content=data)
-                        if reply.status_code == 403:  # the URL expired meanwhile: a fresh one
-                            fresh = self._urls(upload, [number]) or {}
-                            reply = direct.put(fresh[number], content=data)
-                        if reply.status_code >= 400:
-                            raise ApiError(
-                                f"part {number}: the object store answered HTTP {reply.status_code}"
-                            )
-                    bar.update(len(data))
-                    self.on_part(number)
+
+                def send(number: int, urls: dict[int, str] | None = urls) -> None:
+                    if stopped.is_set():  # another part failed: stop, the next run resumes
+                        return
+                    try:
+                        self._send_part(source.fileno(), upload, urls, direct, number)
+                        bar.update(_part_bytes(upload, number))
+                        self.on_part(number)
+                    except BaseException:
+                        stopped.set()
+                        raise
+
+                for _ in pool.map(send, batch):
+                    pass
+
+    def _send_part(
+        self, fd: int, upload: dict[str, Any], urls: dict[int, str] | None, direct: httpx.Client, number: int
+    ) -> None:
+        # pread: threads share the file without sharing a position.
+        offset = (number - 1) * int(upload["part_size"])
+        data = os.pread(fd, _part_bytes(upload, number), offset)
+        if urls is None:
+            self._put_through_gateway(upload["id"], number, data)
+        else:
+            self._put_direct(direct, upload, urls, number, data)
+
+    def _put_direct(
+        self, direct: httpx.Client, upload: dict[str, Any], urls: dict[int, str], number: int, data: bytes
+    ) -> None:
+        reply = direct.put(urls[number], content=data)
+        if reply.status_code == 403:  # the URL expired meanwhile: a fresh one
+            fresh = self._urls(upload, [number]) or {}
+            reply = direct.put(fresh[number], content=data)
+        if reply.status_code >= 400:
+            raise ApiError(f"part {number}: the object store answered HTTP {reply.status_code}")
 
     def _urls(self, upload: dict[str, Any], numbers: list[int]) -> dict[int, str] | None:
         if upload["transport"] != "presigned":
