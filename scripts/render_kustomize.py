@@ -79,6 +79,79 @@ def _kind(kind: str) -> Callable[[Manifest], bool]:
     return lambda doc: doc["kind"] == kind
 
 
+# components/s3-bucket: the chart in bucket mode, the URL and options read from ConfigMap
+# clipsift-blobs (the overlay generates it), the keys from Secret
+# clipsift-blobs (keys AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).
+BUCKET_SETS = (
+    "blobs.url=s3://bucket",
+    "blobs.options.aws_region=region",
+    "blobs.existingSecret=clipsift-blobs",
+)
+BUCKET_CONFIG = {"BLOB_URL": "url", "BLOB_OPTIONS": "options"}
+
+
+def _bucket_env(entry: Manifest) -> Manifest:
+    for suffix, key in BUCKET_CONFIG.items():
+        if entry["name"].endswith("_" + suffix):
+            return {
+                "name": entry["name"],
+                "valueFrom": {"configMapKeyRef": {"name": "clipsift-blobs", "key": key}},
+            }
+    return entry
+
+
+def _bucket_patch(base: Manifest, bucket: Manifest) -> Manifest | None:
+    """A strategic-merge patch that turns ``base`` (folder mode) into ``bucket``, or None if equal."""
+    [ours], [theirs] = (
+        base["spec"]["template"]["spec"]["containers"],
+        bucket["spec"]["template"]["spec"]["containers"],
+    )
+    old_env, new_env = {e["name"]: e for e in ours["env"]}, {e["name"]: e for e in theirs["env"]}
+    env = [{"name": name, "$patch": "delete"} for name in old_env if name not in new_env]
+    env += [_bucket_env(e) for name, e in new_env.items() if old_env.get(name) != e]
+    old_volumes = {v["name"] for v in base["spec"]["template"]["spec"]["volumes"]}
+    new_volumes = bucket["spec"]["template"]["spec"]["volumes"]
+    volumes = [{"name": v, "$patch": "delete"} for v in old_volumes - {v["name"] for v in new_volumes}]
+    volumes += [v for v in new_volumes if v["name"] not in old_volumes]
+    new_mounts = {m["mountPath"] for m in theirs["volumeMounts"]}
+    mounts = [
+        {"mountPath": m["mountPath"], "$patch": "delete"}
+        for m in ours["volumeMounts"]
+        if m["mountPath"] not in new_mounts
+    ]
+    if not (env or volumes or mounts):
+        return None
+    container = {"name": ours["name"], "env": env, "volumeMounts": mounts}
+    spec = {"containers": [{k: v for k, v in container.items() if v}], "volumes": volumes}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": base["metadata"]["name"]},
+        "spec": {"template": {"spec": {k: v for k, v in spec.items() if v}}},
+    }
+
+
+def bucket_patches(base: list[Manifest]) -> list[Manifest]:
+    rendered = helm_template(*[arg for value in BUCKET_SETS for arg in ("--set", value)])
+    bucket = {(d["kind"], d["metadata"]["name"]): d for d in rendered}
+    patches = []
+    for doc in base:
+        key = (doc["kind"], doc["metadata"]["name"])
+        if doc["kind"] == "PersistentVolumeClaim" and key not in bucket:
+            patches.append(
+                {
+                    **{k: doc[k] for k in ("apiVersion", "kind")},
+                    "metadata": {"name": doc["metadata"]["name"]},
+                    "$patch": "delete",
+                }
+            )
+        elif doc["kind"] == "Deployment":
+            patch = _bucket_patch(doc, bucket[key])
+            if patch is not None:
+                patches.append(patch)
+    return patches
+
+
 def outputs() -> dict[Path, str]:
     """Every generated file and its content."""
     base = helm_template()
@@ -93,6 +166,9 @@ def outputs() -> dict[Path, str]:
         ),
         KUSTOMIZE / "components" / "monitoring" / "service-monitors.yaml": dump(
             monitors, f" --set {monitor_set}"
+        ),
+        KUSTOMIZE / "components" / "s3-bucket" / "bucket-patches.yaml": dump(
+            bucket_patches(base), " as patches to " + " ".join(f"--set {s}" for s in BUCKET_SETS)
         ),
     }
 

@@ -33,6 +33,8 @@ CHART_VALUE_SETS = {
     "cpu-only": [VALUE_SETS / "cpu-only.yaml"],
     "external-databases": [VALUE_SETS / "external-databases.yaml"],
     "all-enabled": [VALUE_SETS / "all-enabled.yaml"],
+    "s3-bucket": [VALUE_SETS / "s3-bucket.yaml"],
+    "bucket-workload-identity": [VALUE_SETS / "bucket-workload-identity.yaml"],
 }
 SERVICES = ("gateway", "text", "analytics", "audio", "vision", "video", "training")
 GPU_SERVICES = ("text", "audio", "vision", "video", "training")

@@ -121,3 +121,60 @@ def test_cpu_only_component_matches_the_chart_cpu_profile(k8s: SimpleNamespace, 
     env = {e["name"]: e.get("value") for e in k8s.container(kustomized)["env"]}
     assert env["CLIPSIFT_AUDIO_DEVICE"] == "cpu"
     assert env["CLIPSIFT_AUDIO_CPU_THREADS"] == "4"
+
+
+def test_s3_bucket_component_matches_the_chart_bucket_mode(k8s: SimpleNamespace, tmp_path: Path) -> None:
+    """components/s3-bucket: no claim, the bucket from the overlay's ConfigMap, keys from the Secret,
+    HTTPS egress — the same env names, volumes and egress ports as the chart in bucket mode."""
+    root = tmp_path / "s3-overlay"
+    root.mkdir()
+    relative = Path(os.path.relpath(k8s.KUSTOMIZE, root))
+    kustomization = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "namespace": "clipsift",
+        "resources": [str(relative / "base")],
+        "components": [str(relative / "components" / c) for c in ("network-policies", "s3-bucket")],
+        "configMapGenerator": [
+            {
+                "name": "clipsift-blobs",
+                "literals": ["url=s3://media/clipsift", 'options={"aws_region": "eu-west-1"}'],
+            }
+        ],
+    }
+    (root / "kustomization.yaml").write_text(yaml.safe_dump(kustomization), encoding="utf-8")
+    manifests = k8s.kustomize(root)
+    k8s.validate(manifests)
+    assert not [m for m in manifests if m["kind"] == "PersistentVolumeClaim"]
+    [config] = [m for m in manifests if m["kind"] == "ConfigMap"]
+    assert config["data"]["url"] == "s3://media/clipsift"
+    charted = k8s.helm_template(
+        files=(k8s.KUSTOMIZE / "helm-values.yaml",),
+        sets=(
+            "blobs.url=s3://media/clipsift",
+            "blobs.options.aws_region=eu-west-1",
+            "blobs.existingSecret=clipsift-blobs",
+            "networkPolicy.enabled=true",
+        ),
+    )
+    ours, theirs = k8s.by_kind(manifests, "Deployment"), k8s.by_kind(charted, "Deployment")
+    for name in k8s.SERVICES:
+        env = k8s.env_names(ours[name])
+        assert set(env) == set(k8s.env_names(theirs[name])), name
+        volumes = {v["name"] for v in ours[name]["spec"]["template"]["spec"]["volumes"]}
+        assert volumes == {v["name"] for v in theirs[name]["spec"]["template"]["spec"]["volumes"]}, name
+        for key, entry in env.items():
+            if key.endswith(("_BLOB_URL", "_BLOB_OPTIONS")):
+                assert entry["valueFrom"]["configMapKeyRef"]["name"] == config["metadata"]["name"]
+            if key.startswith("AWS_"):
+                assert entry["valueFrom"]["secretKeyRef"] == {"name": "clipsift-blobs", "key": key}
+    policies, charted_policies = (
+        k8s.by_kind(manifests, "NetworkPolicy"),
+        k8s.by_kind(charted, "NetworkPolicy"),
+    )
+    for name, policy in policies.items():
+        ports = sorted(p["port"] for rule in policy["spec"].get("egress", []) for p in rule["ports"])
+        expected = sorted(
+            p["port"] for rule in charted_policies[name]["spec"].get("egress", []) for p in rule["ports"]
+        )
+        assert ports == expected, name

@@ -95,6 +95,71 @@ app.kubernetes.io/component: {{ .component }}
 {{- default (printf "%s-blobs" (include "clipsift.fullname" .)) .Values.blobs.persistence.existingClaim -}}
 {{- end -}}
 
+{{/* The URL scheme of the blob store's bucket (s3, gs, az); empty in folder mode. */}}
+{{- define "clipsift.blobScheme" -}}
+{{- with .Values.blobs.url -}}{{- regexReplaceAll "^([a-z0-9]+)://.*$" . "${1}" -}}{{- end -}}
+{{- end -}}
+
+{{/*
+The blob store's env entries: bucket mode (URL, options, plain HTTP, credentials from the Secret
+by the URL's scheme) or folder mode (the mounted claim), and the scratch folder in both.
+Call with (dict "root" $ "prefix" "CLIPSIFT_GATEWAY_").
+*/}}
+{{- define "clipsift.blobEnv" -}}
+{{- $blobs := .root.Values.blobs -}}
+{{- $scheme := include "clipsift.blobScheme" .root -}}
+{{- if $blobs.url -}}
+- name: {{ .prefix }}BLOB_URL
+  value: {{ $blobs.url | quote }}
+{{- with $blobs.options }}
+- name: {{ $.prefix }}BLOB_OPTIONS
+  value: {{ toJson . | quote }}
+{{- end }}
+{{- if $blobs.allowHttp }}
+- name: {{ .prefix }}BLOB_ALLOW_HTTP
+  value: "true"
+{{- end }}
+{{- if $blobs.existingSecret }}
+{{- $secret := tpl $blobs.existingSecret .root }}
+{{- $env := dict }}
+{{- if eq $scheme "s3" }}
+{{- $env = dict "AWS_ACCESS_KEY_ID" $blobs.secretKeys.awsAccessKeyId "AWS_SECRET_ACCESS_KEY" $blobs.secretKeys.awsSecretAccessKey }}
+{{- with $blobs.secretKeys.awsSessionToken }}{{- $_ := set $env "AWS_SESSION_TOKEN" . }}{{- end }}
+{{- else if eq $scheme "az" }}
+{{- $env = dict "AZURE_STORAGE_ACCOUNT_KEY" $blobs.secretKeys.azureStorageAccountKey }}
+{{- end }}
+{{- range $name, $key := $env }}
+- name: {{ $name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ $key }}
+{{- end }}
+{{- if eq $scheme "gs" }}
+- name: GOOGLE_APPLICATION_CREDENTIALS
+  value: {{ printf "%s/%s" $blobs.googleCredentialsMountPath $blobs.secretKeys.googleApplicationCredentials | quote }}
+{{- end }}
+{{- end }}
+{{- else -}}
+- name: {{ .prefix }}BLOB_DIR
+  value: {{ $blobs.mountPath | quote }}
+{{- end }}
+- name: {{ .prefix }}SCRATCH_DIR
+  value: {{ $blobs.scratch.mountPath | quote }}
+{{- end -}}
+
+{{/* Values of the blob store that contradict each other fail the render (the schema cannot say it). */}}
+{{- define "clipsift.blobChecks" -}}
+{{- $blobs := .Values.blobs -}}
+{{- $scheme := include "clipsift.blobScheme" . -}}
+{{- if and (not $blobs.url) $blobs.existingSecret -}}
+{{- fail "blobs.existingSecret holds bucket credentials: set blobs.url too (or empty existingSecret for the folder mode)" -}}
+{{- end -}}
+{{- if and $blobs.azureWorkloadIdentity (ne $scheme "az") -}}
+{{- fail "blobs.azureWorkloadIdentity needs an az:// blobs.url" -}}
+{{- end -}}
+{{- end -}}
+
 {{/* The database env entries (URL, and PGPASSWORD when the password lives in its own Secret). Call with (dict "root" $ "prefix" "CLIPSIFT_GATEWAY_"). */}}
 {{- define "clipsift.databaseEnv" -}}
 - name: {{ .prefix }}DATABASE_URL
@@ -185,8 +250,7 @@ service's own `env` map and `extraEnv` list. Call with (dict "root" $ "name" "ga
 {{ include "clipsift.databaseEnv" (dict "root" $root "prefix" $prefix) }}
 {{- end }}
 {{- if $svc.uses.blobs }}
-- name: {{ $prefix }}BLOB_DIR
-  value: {{ $root.Values.blobs.mountPath | quote }}
+{{ include "clipsift.blobEnv" (dict "root" $root "prefix" $prefix) }}
 {{- end }}
 {{- range $field, $target := $svc.targets }}
 {{- $targetSvc := index $root.Values.services $target }}
