@@ -5,6 +5,8 @@ python -m gateway_svc.admin list-keys [--tenant acme]
 python -m gateway_svc.admin revoke-key PREFIX [--tenant acme]
 python -m gateway_svc.admin set-retention --tenant acme (--days 30 | --default)   (0 days: keep)
 python -m gateway_svc.admin migrate     (apply pending gateway migrations; the Helm hook Job runs it)
+python -m gateway_svc.admin rotate-bucket-keys   (re-encrypt tenant bucket credentials with the first
+                                                  of CLIPSIFT_GATEWAY_BUCKET_SECRET_KEYS)
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from clipsift_common.errors import ClipsiftError, InvalidArgument
 
 from .app import MIGRATIONS
 from .auth import KeyInfo, create_api_key, list_api_keys, revoke_api_key
+from .buckets import BucketCipher, rotate_bucket_secrets
 from .retention import set_tenant_retention
 from .settings import AdminSettings
 
@@ -61,6 +64,11 @@ async def set_retention(database_url: str, tenant: str, days: float | None) -> N
 async def migrate_schema(database_url: str) -> list[int]:
     """Apply the gateway's pending migrations (advisory-locked, so safe beside starting replicas)."""
     return await migrate(database_url, "gateway", MIGRATIONS)
+
+
+async def rotate_bucket_keys(database_url: str, cipher: BucketCipher) -> int:
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        return await rotate_bucket_secrets(conn, cipher)
 
 
 def format_keys(keys: list[KeyInfo], now: datetime | None = None) -> str:
@@ -118,6 +126,7 @@ def main() -> None:
     choice.add_argument("--days", type=float, help="0: keep until deleted")
     choice.add_argument("--default", action="store_true", help="back to the gateway's retention_days")
     commands.add_parser("migrate", help="apply pending gateway schema migrations, then exit")
+    commands.add_parser("rotate-bucket-keys", help="re-encrypt bucket credentials with the first key")
     args = parser.parse_args()
     try:
         # Only the database: an operator command must not need the gateway's NATS or gRPC targets.
@@ -130,6 +139,9 @@ def main() -> None:
         if args.command == "migrate":
             applied = asyncio.run(migrate_schema(url))
             print(f"gateway migrations applied: {applied or 'none pending'}")
+        elif args.command == "rotate-bucket-keys":
+            count = asyncio.run(rotate_bucket_keys(url, BucketCipher(settings.bucket_secret_keys)))
+            print(f"bucket credentials re-encrypted: {count}")
         elif args.command == "set-retention":
             days = None if args.default else args.days
             asyncio.run(set_retention(url, args.tenant, days))
@@ -142,7 +154,7 @@ def main() -> None:
         else:
             lifetime = expiry(args.expires_in_days)
             print(asyncio.run(create_key(url, args.tenant, args.label, args.admin, lifetime)))
-    except (ClipsiftError, psycopg.Error) as exc:
+    except (ClipsiftError, psycopg.Error, ValueError) as exc:
         parser.exit(1, f"error: {exc}\n")
 
 

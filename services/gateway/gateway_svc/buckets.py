@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from psycopg import AsyncConnection
 from psycopg import errors as pg_errors
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
@@ -215,10 +216,11 @@ def _under(location: BucketUrl, path: str) -> str | None:
     return path.removeprefix(location.prefix + "/") if path.startswith(location.prefix + "/") else None
 
 
-async def rotate_bucket_secrets(pool: AsyncConnectionPool, cipher: BucketCipher) -> int:
+async def rotate_bucket_secrets(conn: AsyncConnection, cipher: BucketCipher) -> int:
     """Re-encrypt every stored bucket's options with the first key; returns how many rows. Run it
-    after putting a new key first, then drop the old keys from the setting."""
-    async with pool.connection() as conn, conn.transaction():
+    (``python -m gateway_svc.admin rotate-bucket-keys``) after putting a new key first, then drop
+    the old keys from the setting."""
+    async with conn.transaction():
         cur = await conn.execute("SELECT tenant_id, name, secret_options FROM tenant_buckets FOR UPDATE")
         rows = await cur.fetchall()
         for tenant_id, name, token in rows:

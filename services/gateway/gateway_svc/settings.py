@@ -125,3 +125,6 @@ class AdminSettings(DatabaseSettings):
     """What ``python -m gateway_svc.admin`` needs: only the gateway's database, from the same environment."""
 
     model_config = SettingsConfigDict(env_prefix="CLIPSIFT_GATEWAY_", extra="ignore", frozen=True)
+
+    # rotate-bucket-keys: the gateway's bucket secret keys, the new one first.
+    bucket_secret_keys: list[SecretStr] = Field(default_factory=list, repr=False)

@@ -89,7 +89,9 @@ async def test_registration_stores_credentials_encrypted_and_never_returns_them(
     # Key rotation: a new key first, the rows re-encrypted, then the old key can go.
     new_key = Fernet.generate_key().decode()
     rotating = BucketCipher([SecretStr(new_key), SecretStr(SECRET_KEY)])
-    assert await rotate_bucket_secrets(platform.app.state.pool, rotating) == 1
+    pool: AsyncConnectionPool = platform.app.state.pool
+    async with pool.connection() as conn:
+        assert await rotate_bucket_secrets(conn, rotating) == 1
     _, _, rotated = await _row(platform, "acme", "media")
     assert BucketCipher([SecretStr(new_key)]).decrypt(bytes(rotated))["aws_secret_access_key"] == secret
 
