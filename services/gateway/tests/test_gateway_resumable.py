@@ -230,7 +230,7 @@ async def test_abort_on_s3_drops_the_multipart_upload(
         assert uploads.get("Uploads", []) == []
 
 
-async def test_clip_job_from_an_upload(nats_url: str, database_url: str, tmp_path: Path) -> None:
+async def test_clip_and_analysis_jobs_from_uploads(nats_url: str, database_url: str, tmp_path: Path) -> None:
     from clipsift_testing.media import still_video
 
     from video_svc.settings import VideoSettings
@@ -288,5 +288,14 @@ async def test_clip_job_from_an_upload(nats_url: str, database_url: str, tmp_pat
             )
             assert again.status_code == 409
             assert "already became job" in again.json()["detail"]
+
+            second = await gateway.create(len(data))
+            assert (await gateway.put_part(second["id"], 1, data)).status_code == 200
+            await gateway.complete(second["id"])
+            analysis = await gateway.client.post(
+                "/v1/videos/analyze", json={"upload_id": second["id"]}, headers=gateway.auth()
+            )
+            assert analysis.status_code == 202, analysis.text
+            assert gateway.blobs.exists(f"tenants/acme/jobs/{analysis.json()['id']}/source.video")
     finally:
         await video.stop(drain=False)

@@ -24,6 +24,7 @@ from ..blobio import BlobFile
 from ..downloads import job_file_key, serve_blob
 from ..settings import GatewaySettings
 from ..submission import queue_job
+from ..upload_source import UploadSource, json_upload_id
 from ..uploads import check_declared_length, stream_to_blob
 from .clips import VIDEO_BODY, media_type, server_path
 from .deps import Blobs, Jobs, Settings, VideoService
@@ -70,15 +71,22 @@ async def analyze_video(
     """Start a video analysis job: scenes, a keyframe per scene (thumbnail, faces, perceptual
     hashes, dominant colours), the transcript and a summary (top keyframes + key sentences).
 
-    The video is the request body (streamed), or a file the video service may read, named by a
-    JSON body ``{"path": "/media/video.mp4"}``. It is probed before the job exists: a file that is
-    not a video or has no video stream gets a 400, one over the duration limit a 413. The result
+    The video is the request body (streamed), a file the video service may read, named by a
+    JSON body ``{"path": "/media/video.mp4"}``, or a completed resumable upload, named by
+    ``{"upload_id": ...}``. It is probed before the job exists: a file that is not a video or has
+    no video stream gets a 400, one over the duration limit a 413. The result
     is served by ``GET /v1/jobs/{id}/result``, keyframes by ``GET /v1/jobs/{id}/keyframes/{n}``."""
     state = request.app.state
     job_id = uuid.uuid4()
     blobs: ObjectBlobStore = state.blobs
+    uploaded: UploadSource | None = None
     try:
-        if media_type(request) == "application/json":
+        upload_id = await json_upload_id(request) if media_type(request) == "application/json" else None
+        if upload_id is not None:
+            uploaded = await UploadSource.open(state, principal.tenant_id, upload_id)
+            source = {"source_key": uploaded.key}
+            probe = video_pb2.ProbeRequest(blob_key=uploaded.key)
+        elif media_type(request) == "application/json":
             path = await server_path(request)
             source = {"source_path": path}
             probe = video_pb2.ProbeRequest(path=path)
@@ -88,12 +96,16 @@ async def analyze_video(
             source = {"source_key": key}
             probe = video_pb2.ProbeRequest(blob_key=key)
         info = await _probe(video, state.settings, probe, "the video")
+        if uploaded is not None:  # probed where it lay; now the job's own
+            source = {"source_key": await uploaded.claim(job_id)}
         payload = source | {"language": language, "duration": info.duration}
         message = f"{info.duration:.0f}s {info.width}x{info.height} video queued for analysis"
         return await queue_job(
             state, job_id, principal.tenant_id, ANALYSIS_KIND, payload, next(iter(source.values())), message
         )
     except BaseException:
+        if uploaded is not None:
+            await uploaded.release()
         await asyncio.to_thread(blobs.delete_prefix, job_prefix(principal.tenant_id, str(job_id)))
         raise
 
