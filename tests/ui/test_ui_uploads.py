@@ -7,46 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from clipsift_testing.resumable_page import FIRST_TRY, MAKE_FILE, PART, SECOND_TRY, SIZE
 from playwright.sync_api import Page, Request
 
 from ..e2e.conftest import Platform
 from .conftest import api_json, sign_in
-
-PART = 5 * 1024 * 1024
-SIZE = 2 * PART + 12345  # three parts, the last a short one
-
-# The same File both times (name, size, lastModified are what the page remembers an upload by).
-MAKE_FILE = f"""
-  const bytes = new Uint8Array({SIZE});
-  for (let i = 0; i < bytes.length; i += 4096) bytes[i] = (i / 4096) % 251;
-  window.bigFile = new File([bytes], "big-talk.mp4", {{ type: "video/mp4", lastModified: 1700000000000 }});
-"""
-
-FIRST_TRY = """
-async () => {
-  const { uploadResumable } = await import("/ui/js/resumable.js");
-  const stop = new AbortController();
-  try {
-    await uploadResumable(window.bigFile, { signal: stop.signal, onPart: () => stop.abort() });
-    return "finished";
-  } catch (failure) {
-    return failure.name;
-  }
-}
-"""
-
-SECOND_TRY = """
-async () => {
-  const { uploadResumable } = await import("/ui/js/resumable.js");
-  const events = [];
-  const done = await uploadResumable(window.bigFile, {
-    onResume: (received) => events.push(["resumed", received]),
-    onPart: (number) => events.push(["part", number]),
-    onProgress: (sent, total) => { window.lastProgress = [sent, total]; },
-  });
-  return { done, events, progress: window.lastProgress };
-}
-"""
 
 
 def test_an_interrupted_upload_resumes_after_a_reload_with_only_the_missing_parts(
