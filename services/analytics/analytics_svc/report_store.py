@@ -10,23 +10,27 @@ from typing import Any
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from clipsift_common.blobstore import LocalBlobStore
+from clipsift_common.blobkeys import report_prefix
 from clipsift_common.errors import NotFound
+from clipsift_common.objectstore import ObjectBlobStore
 
 from .reports import FORMATS, Rendered
 
 ALL_TENANTS = ""  # tenant_id of the all-tenant report
+# Where the all-tenant reports live: a name no tenant can have (tenant ids start with [a-z0-9]).
+_ALL_SCOPE = "_all"
 
 _COLUMNS = "id::text AS id, tenant_id, period_start, period_end, format, blob_key, size_bytes, created_at"
 
 
 def report_key(tenant_id: str, start: datetime, end: datetime, fmt: str) -> str:
-    scope = tenant_id or "_all"
-    return f"reports/{scope}/{start.astimezone(UTC):%Y%m%dT%H%M}-{end.astimezone(UTC):%Y%m%dT%H%M}.{fmt}"
+    """Under the tenant's own prefix (the all-tenant reports under a scope no tenant can name)."""
+    prefix = report_prefix(tenant_id or _ALL_SCOPE)
+    return f"{prefix}/{start.astimezone(UTC):%Y%m%dT%H%M}-{end.astimezone(UTC):%Y%m%dT%H%M}.{fmt}"
 
 
 class ReportStore:
-    def __init__(self, pool: AsyncConnectionPool, blobs: LocalBlobStore) -> None:
+    def __init__(self, pool: AsyncConnectionPool, blobs: ObjectBlobStore) -> None:
         self.pool = pool
         self.blobs = blobs
 

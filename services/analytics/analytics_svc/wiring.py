@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from clipsift.analytics.v1 import analytics_pb2_grpc
-from clipsift_common.blobstore import LocalBlobStore
 from clipsift_common.db import migrate, open_pool
 from clipsift_common.events import EventBus
 from clipsift_common.grpc_server import GrpcServer, ServiceBinding
+from clipsift_common.objectstore import open_blob_store
 from clipsift_common.service import Loop, Service
 
 from .ingest import EventIngester
@@ -32,7 +32,7 @@ async def build(settings: AnalyticsSettings) -> Service:
     bus = await EventBus.from_settings(settings, name="analytics")
     usage = UsageQueries(pool, settings.max_failure_rows)
     renderer = ReportRenderer(usage)
-    reports = ReportStore(pool, LocalBlobStore(settings.blob_dir))
+    reports = ReportStore(pool, open_blob_store(settings))
     servicer = AnalyticsServicer(
         EventQueries(pool),
         usage,

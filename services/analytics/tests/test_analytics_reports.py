@@ -25,7 +25,7 @@ from analytics_svc.reports import ReportRenderer
 from analytics_svc.scheduler import ReportScheduler, last_period
 from analytics_svc.servicer import AnalyticsServicer
 from clipsift.analytics.v1 import analytics_pb2, analytics_pb2_grpc
-from clipsift_common.blobstore import LocalBlobStore
+from clipsift_common.objectstore import ObjectBlobStore
 
 pytestmark = pytest.mark.integration
 DAY = datetime(2026, 10, 5, tzinfo=UTC)
@@ -77,12 +77,19 @@ async def data(pool) -> None:
     await store_rows(pool, Partitions(pool, 0), rows)
 
 
+@pytest.fixture(params=["folder"])
+def blobs(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectBlobStore:
+    """The folder backend; a test parametrized indirectly with "s3" gets the real S3 server."""
+    if request.param == "s3":
+        target = request.getfixturevalue("s3_target")
+        return ObjectBlobStore(target.url, target.options, target.client_options)
+    return ObjectBlobStore(f"file://{tmp_path / 'blobs'}")
+
+
 @pytest.fixture
-async def stub(pool, tmp_path: Path, serve_servicer) -> Any:
+async def stub(pool, blobs: ObjectBlobStore, serve_servicer) -> Any:
     usage = UsageQueries(pool)
-    servicer = AnalyticsServicer(
-        EventQueries(pool), usage, ReportRenderer(usage), ReportStore(pool, LocalBlobStore(tmp_path))
-    )
+    servicer = AnalyticsServicer(EventQueries(pool), usage, ReportRenderer(usage), ReportStore(pool, blobs))
     return analytics_pb2_grpc.AnalyticsServiceStub(await serve_servicer(servicer))
 
 
@@ -162,12 +169,13 @@ async def test_bad_report_requests(stub, pool, request_fields, message):
     assert message in caught.value.details()
 
 
-async def test_scheduler_stores_each_period_once_and_reports_are_scoped(stub, data, pool, tmp_path):
+@pytest.mark.parametrize("blobs", ["folder", "s3"], indirect=True)
+async def test_scheduler_stores_each_period_once_and_reports_are_scoped(stub, data, pool, blobs):
     usage = UsageQueries(pool)
     scheduler = ReportScheduler(
         pool,
         ReportRenderer(usage),
-        ReportStore(pool, LocalBlobStore(tmp_path)),
+        ReportStore(pool, blobs),
         interval=timedelta(days=1),
         bucket="hour",
         formats=("html", "csv"),
@@ -185,13 +193,14 @@ async def test_scheduler_stores_each_period_once_and_reports_are_scoped(stub, da
         ("globex", "html"),
     ]
     assert await scheduler.run_due(now + timedelta(minutes=1)) == [], "a period is rendered once"
-    assert sorted(p.relative_to(tmp_path).as_posix() for p in (tmp_path / "reports").rglob("*.*")) == [
-        "reports/_all/20261005T0000-20261006T0000.csv",
-        "reports/_all/20261005T0000-20261006T0000.html",
-        "reports/acme/20261005T0000-20261006T0000.csv",
-        "reports/acme/20261005T0000-20261006T0000.html",
-        "reports/globex/20261005T0000-20261006T0000.csv",
-        "reports/globex/20261005T0000-20261006T0000.html",
+    # Each tenant's reports lie under its own prefix; the all-tenant ones under a scope no tenant has.
+    assert sorted(blob.key for blob in blobs.list("tenants")) == [
+        "tenants/_all/reports/20261005T0000-20261006T0000.csv",
+        "tenants/_all/reports/20261005T0000-20261006T0000.html",
+        "tenants/acme/reports/20261005T0000-20261006T0000.csv",
+        "tenants/acme/reports/20261005T0000-20261006T0000.html",
+        "tenants/globex/reports/20261005T0000-20261006T0000.csv",
+        "tenants/globex/reports/20261005T0000-20261006T0000.html",
     ]
 
     acme = (await stub.ListReports(analytics_pb2.ListReportsRequest(tenant_id="acme"))).reports
@@ -201,7 +210,7 @@ async def test_scheduler_stores_each_period_once_and_reports_are_scoped(stub, da
     assert len(everything) == 6
     html = next(r for r in acme if r.format == "html")
     fetched = await stub.GetReport(analytics_pb2.GetReportRequest(tenant_id="acme", id=html.id))
-    assert fetched.content == (tmp_path / "reports/acme/20261005T0000-20261006T0000.html").read_bytes()
+    assert fetched.content == blobs.read_bytes("tenants/acme/reports/20261005T0000-20261006T0000.html")
     assert fetched.content_type.startswith("text/html")
     assert html.size_bytes == len(fetched.content)
     assert b"<td>globex</td>" not in fetched.content

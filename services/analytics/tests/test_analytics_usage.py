@@ -18,8 +18,8 @@ from analytics_svc.reports import ReportRenderer
 from analytics_svc.servicer import AnalyticsServicer
 from clipsift.analytics.v1 import analytics_pb2, analytics_pb2_grpc
 from clipsift.events.v1 import events_pb2
-from clipsift_common.blobstore import LocalBlobStore
 from clipsift_common.events import make_event, subject_for
+from clipsift_common.objectstore import ObjectBlobStore
 
 pytestmark = pytest.mark.integration
 
@@ -171,7 +171,7 @@ async def stub(pool, tmp_path: Path, serve_servicer) -> Any:
         EventQueries(pool),
         usage,
         ReportRenderer(usage),
-        ReportStore(pool, LocalBlobStore(tmp_path)),
+        ReportStore(pool, ObjectBlobStore(f"file://{tmp_path}")),
         max_buckets=40,
     )
     return analytics_pb2_grpc.AnalyticsServiceStub(await serve_servicer(servicer))

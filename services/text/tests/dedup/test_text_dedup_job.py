@@ -1,4 +1,5 @@
-"""The corpus dedup job run by a real JobWorker over real NATS JetStream."""
+"""The corpus dedup job run by a real JobWorker over real NATS JetStream, with its blobs on the
+folder backend and on a real S3 server (SeaweedFS)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from typing import Any
 import pytest
 
 from clipsift.events.v1 import events_pb2
-from clipsift_common.blobstore import LocalBlobStore
+from clipsift_common.blobkeys import owns
 from clipsift_common.events import TERMINAL_TYPES, EventBus, job_subject, make_event, parse_event
+from clipsift_common.objectstore import ObjectBlobStore, open_blob_store
 from clipsift_common.worker import JobWorker
+from text_svc.dedup import scan
 from text_svc.dedup.detector import Detector
 from text_svc.dedup.job import KIND, DedupJob, result_key
 from text_svc.settings import TextSettings
@@ -30,14 +33,16 @@ OTHER = " ".join(f"other{i}" for i in range(60))
 @dataclass
 class Harness:
     bus: EventBus
-    blobs: LocalBlobStore
+    blobs: ObjectBlobStore
 
-    async def submit(self, options: dict[str, Any], job_id: str = "", key: str = "requested") -> str:
+    async def submit(
+        self, options: dict[str, Any], job_id: str = "", key: str = "requested", tenant: str = "acme"
+    ) -> str:
         job_id = job_id or str(uuid.uuid4())
         await self.bus.publish(
             make_event(
                 job_id=job_id,
-                tenant_id="acme",
+                tenant_id=tenant,
                 kind=KIND,
                 event_type=events_pb2.EVENT_TYPE_REQUESTED,
                 key=key,
@@ -74,18 +79,31 @@ class Harness:
             await subscription.unsubscribe()
 
     def put_corpus(self, name: str, records: list[dict[str, str]] | str) -> str:
-        key = f"corpora/{name}.jsonl"
+        key = f"corpora/{name}/corpus.jsonl"  # a folder of its own: delete_prefix removes it
         text = records if isinstance(records, str) else "".join(json.dumps(r) + "\n" for r in records)
         self.blobs.put_bytes(key, text.encode())
         return key
 
 
-@pytest.fixture
-async def harness(bus: EventBus, tmp_path: Path, nats_url: str) -> AsyncIterator[Harness]:
+@pytest.fixture(params=["folder", "s3"])
+async def harness(
+    request: pytest.FixtureRequest, bus: EventBus, tmp_path: Path, nats_url: str
+) -> AsyncIterator[Harness]:
+    location: dict[str, Any] = {"blob_dir": tmp_path / "blobs"}
+    if request.param == "s3":
+        target = request.getfixturevalue("s3_target")
+        location = {"blob_url": target.url, "blob_options": target.options, "blob_allow_http": True}
     settings = TextSettings(
-        nats_url=nats_url, blob_dir=tmp_path, worker_ack_wait_seconds=10, worker_max_deliver=2
+        nats_url=nats_url,
+        scratch_dir=tmp_path / "scratch",
+        worker_ack_wait_seconds=10,
+        worker_max_deliver=2,
+        **location,
     )
-    blobs = LocalBlobStore(tmp_path / "blobs")
+    blobs = open_blob_store(settings)  # as the text service's wiring opens it
+    # As the service does before SERVING: the kernels compile once (seconds on a busy machine),
+    # not on the clock of the first job.
+    await asyncio.to_thread(scan.warm_up)
     worker = JobWorker(bus, KIND, "text-dedup-test", DedupJob(Detector(settings), blobs), settings)
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop))
@@ -122,12 +140,12 @@ async def test_dedup_job_stores_clusters_and_completes(harness: Harness) -> None
     completed = events[-1]
     summary = dict(completed.payload)
     assert summary == {
-        "result_key": result_key(job_id),
+        "result_key": result_key("acme", job_id),
         "documents": 4.0,
         "clusters": 1.0,
         "duplicate_documents": 3.0,
     }
-    document = json.loads(harness.blobs.read_bytes(result_key(job_id)))
+    document = json.loads(harness.blobs.read_bytes(result_key("acme", job_id)))
     assert document["job_id"] == job_id
     assert document["documents"] == 4
     assert document["threshold"] == 0.8
@@ -166,6 +184,7 @@ async def test_dedup_job_stores_clusters_and_completes(harness: Harness) -> None
 async def test_dedup_job_fails_once_with_the_reason(
     harness: Harness, options: dict[str, Any], reason: str
 ) -> None:
+    options = dict(options)  # the parameters are shared by the folder and S3 runs
     corpus = options.pop("corpus", None)
     if corpus == "bad":
         options["input_key"] = harness.put_corpus(
@@ -179,7 +198,7 @@ async def test_dedup_job_fails_once_with_the_reason(
     assert failed.type == events_pb2.EVENT_TYPE_FAILED
     assert failed.message == reason
     assert failed.attempt == 1  # not retried: bad input cannot succeed later
-    assert not harness.blobs.exists(result_key(job_id))
+    assert not harness.blobs.exists(result_key("acme", job_id))
 
 
 async def test_rerun_of_a_stored_job_completes_from_the_stored_result(harness: Harness) -> None:
@@ -187,7 +206,7 @@ async def test_rerun_of_a_stored_job_completes_from_the_stored_result(harness: H
     job_id = await harness.submit({"input_key": input_key})
     first = await harness.events_until_terminal(job_id)
     assert first[-1].type == events_pb2.EVENT_TYPE_COMPLETED
-    stored = harness.blobs.read_bytes(result_key(job_id))
+    stored = harness.blobs.read_bytes(result_key("acme", job_id))
     # The input is gone: only the stored result can answer the second delivery of the job.
     harness.blobs.delete_prefix(input_key)
     await harness.submit({"input_key": input_key}, job_id=job_id, key="requested/again")
@@ -197,9 +216,28 @@ async def test_rerun_of_a_stored_job_completes_from_the_stored_result(harness: H
             if info.delivered.consumer_seq >= 2 and info.num_ack_pending == 0 and info.num_pending == 0:
                 break
             await asyncio.sleep(0.1)
-    assert harness.blobs.read_bytes(result_key(job_id)) == stored
+    assert harness.blobs.read_bytes(result_key("acme", job_id)) == stored
     seen = await harness.stored_events(job_id)
     # The rerun republished COMPLETED under the same event id: the stream kept one copy.
     assert [e.type for e in seen].count(events_pb2.EVENT_TYPE_COMPLETED) == 1
     assert [e.type for e in seen].count(events_pb2.EVENT_TYPE_REQUESTED) == 2
     assert events_pb2.EVENT_TYPE_FAILED not in [e.type for e in seen]
+
+
+async def test_each_tenants_results_lie_under_its_own_prefix(harness: Harness) -> None:
+    input_key = harness.put_corpus("tenants", [{"id": "a", "text": BASE}, {"id": "b", "text": NEAR}])
+    jobs = {
+        tenant: await harness.submit({"input_key": input_key}, tenant=tenant) for tenant in ("acme", "globex")
+    }
+    for tenant, job_id in jobs.items():
+        events = await harness.events_until_terminal(job_id)
+        assert events[-1].type == events_pb2.EVENT_TYPE_COMPLETED, [e.message for e in events]
+        key = events[-1].payload["result_key"]
+        assert key == f"tenants/{tenant}/jobs/{job_id}/result.json"
+        assert owns(tenant, key)
+        assert not owns(({"acme", "globex"} - {tenant}).pop(), key)
+    # Everything a job stored is in its tenant's prefix; nothing of globex's in acme's.
+    assert [blob.key for blob in harness.blobs.list("tenants/acme")] == [result_key("acme", jobs["acme"])]
+    assert [blob.key for blob in harness.blobs.list("tenants/globex")] == [
+        result_key("globex", jobs["globex"])
+    ]

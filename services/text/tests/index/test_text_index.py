@@ -14,8 +14,8 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from clipsift.text.v1 import index_pb2, index_pb2_grpc
-from clipsift_common.blobstore import LocalBlobStore
 from clipsift_common.grpc_server import GrpcServer, ServiceBinding
+from clipsift_common.objectstore import open_blob_store
 from text_svc.dedup.detector import Detector
 from text_svc.embeddings import Embedder, EmbeddingModel
 from text_svc.index.servicer import IndexServicer
@@ -75,9 +75,7 @@ async def start(database_url: str, tmp_path: Path, embedding_model: EmbeddingMod
             **overrides,
         )
         embedder = Embedder(settings, embedding_model)
-        index, pool = await open_text_index(
-            settings, Detector(settings), embedder, LocalBlobStore(settings.blob_dir)
-        )
+        index, pool = await open_text_index(settings, Detector(settings), embedder, open_blob_store(settings))
         server = GrpcServer(
             settings,
             [ServiceBinding(index_pb2_grpc.add_IndexServiceServicer_to_server, IndexServicer(index))],
@@ -376,8 +374,9 @@ async def test_blob_vector_segments_are_compacted(start: Start, tmp_path: Path) 
             [index_pb2.IndexedDocument(id=f"d{number}", text=text)],
             semantic=True,
         )
-    [folder] = (tmp_path / "blobs" / "text-index").iterdir()
-    assert len(list(folder.glob("*.npz"))) <= 2
+    # The segments lie under the tenant's prefix, one folder per segment.
+    [folder] = (tmp_path / "blobs" / "tenants" / "acme" / "indexes" / "small").iterdir()
+    assert 1 <= len(list(folder.glob("*/vectors.npz"))) <= 2
     for number, text in enumerate(texts):
         response = await service.stub.Query(
             index_pb2.QueryRequest(

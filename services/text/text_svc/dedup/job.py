@@ -7,7 +7,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from clipsift_common.blobstore import LocalBlobStore
+from clipsift_common.blobkeys import job_prefix
+from clipsift_common.objectstore import ObjectBlobStore
 from clipsift_common.worker import JobContext, JobFailed
 
 from ..corpus import read_corpus
@@ -19,20 +20,21 @@ KIND = "dedup"
 _STEP_END = {"parse": 0.1, "shingle": 0.3, "minhash": 0.6, "lsh": 0.7, "verify": 0.95}
 
 
-def result_key(job_id: str) -> str:
-    return f"jobs/{job_id}/result.json"
+def result_key(tenant_id: str, job_id: str) -> str:
+    """Under the tenant's prefix; the completed event names it for the gateway."""
+    return f"{job_prefix(tenant_id, job_id)}/result.json"
 
 
 class DedupJob:
-    def __init__(self, detector: Detector, blobs: LocalBlobStore) -> None:
+    def __init__(self, detector: Detector, blobs: ObjectBlobStore) -> None:
         self.detector = detector
         self.blobs = blobs
 
     async def __call__(self, ctx: JobContext) -> Mapping[str, Any]:
-        key = result_key(ctx.job_id)
-        if self.blobs.exists(key):
+        key = result_key(ctx.tenant_id, ctx.job_id)
+        if await asyncio.to_thread(self.blobs.exists, key):
             # A redelivery after the result was stored: publish completion again, compute nothing.
-            return _summary(json.loads(self.blobs.read_bytes(key)), key)
+            return _summary(json.loads(await asyncio.to_thread(self.blobs.read_bytes, key)), key)
         input_key = ctx.options.get("input_key")
         if not isinstance(input_key, str):
             raise JobFailed("job request has no input_key")

@@ -12,8 +12,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from clipsift_common.blobstore import LocalBlobStore
+from clipsift_common.blobkeys import job_prefix
 from clipsift_common.errors import ClipsiftError
+from clipsift_common.objectstore import ObjectBlobStore
 from clipsift_common.worker import JobContext, JobFailed
 
 from ..corpus import read_corpus
@@ -22,20 +23,21 @@ from .text_index import Document, TextIndex
 KIND = "index"
 
 
-def result_key(job_id: str) -> str:
-    return f"jobs/{job_id}/result.json"
+def result_key(tenant_id: str, job_id: str) -> str:
+    """Under the tenant's prefix; the completed event names it for the gateway."""
+    return f"{job_prefix(tenant_id, job_id)}/result.json"
 
 
 class IndexJob:
-    def __init__(self, index: TextIndex, blobs: LocalBlobStore, batch: int) -> None:
+    def __init__(self, index: TextIndex, blobs: ObjectBlobStore, batch: int) -> None:
         self.index = index
         self.blobs = blobs
         self.batch = batch
 
     async def __call__(self, ctx: JobContext) -> Mapping[str, Any]:
-        key = result_key(ctx.job_id)
-        if self.blobs.exists(key):
-            return _summary(json.loads(self.blobs.read_bytes(key)), key)
+        key = result_key(ctx.tenant_id, ctx.job_id)
+        if await asyncio.to_thread(self.blobs.exists, key):
+            return _summary(json.loads(await asyncio.to_thread(self.blobs.read_bytes, key)), key)
         input_key, name = ctx.options.get("input_key"), ctx.options.get("index")
         if not isinstance(input_key, str) or not isinstance(name, str):
             raise JobFailed("job request needs input_key and index")

@@ -6,8 +6,8 @@ import logging
 
 from psycopg_pool import AsyncConnectionPool
 
-from clipsift_common.blobstore import LocalBlobStore
 from clipsift_common.db import migrate, open_pool
+from clipsift_common.objectstore import ObjectBlobStore
 from clipsift_common.settings import DatabaseSettings
 
 from ..dedup.detector import Detector
@@ -22,7 +22,7 @@ MIGRATIONS = "text_svc.index.migrations"
 
 
 async def choose_vectors(
-    settings: TextSettings, pool: AsyncConnectionPool, store: IndexStore, blobs: LocalBlobStore
+    settings: TextSettings, pool: AsyncConnectionPool, store: IndexStore, blobs: ObjectBlobStore
 ) -> VectorIndex:
     """pgvector where the database has it (and settings allow), else the blob-store index."""
     dimensions = await pgvector_dimensions(pool)
@@ -35,7 +35,7 @@ async def choose_vectors(
 
 
 async def open_text_index(
-    settings: TextSettings, detector: Detector, embedder: Embedder | None, blobs: LocalBlobStore
+    settings: TextSettings, detector: Detector, embedder: Embedder | None, blobs: ObjectBlobStore
 ) -> tuple[TextIndex, AsyncConnectionPool]:
     """Migrate the database and build the index; the caller closes the returned pool."""
     if not settings.database_url:

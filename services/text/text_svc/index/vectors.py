@@ -27,8 +27,9 @@ import numpy.typing as npt
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from clipsift_common.blobstore import LocalBlobStore
-from clipsift_common.errors import FailedPrecondition
+from clipsift_common.blobkeys import index_prefix
+from clipsift_common.errors import FailedPrecondition, NotFound
+from clipsift_common.objectstore import ObjectBlobStore
 
 from .sketch import I64
 from .store import IndexRecord, IndexStore
@@ -36,6 +37,7 @@ from .store import IndexRecord, IndexStore
 log = logging.getLogger(__name__)
 Vectors = npt.NDArray[np.float32]
 Neighbour = tuple[int, float]  # (internal document id, cosine)
+_SEGMENT_FILE = "vectors.npz"
 
 
 class VectorIndex(Protocol):
@@ -110,7 +112,7 @@ class PgVectorIndex:
 class BlobVectorIndex:
     name = "blob"
 
-    def __init__(self, blobs: LocalBlobStore, store: IndexStore, max_segments: int) -> None:
+    def __init__(self, blobs: ObjectBlobStore, store: IndexStore, max_segments: int) -> None:
         self.blobs = blobs
         self.store = store
         self.max_segments = max_segments
@@ -120,21 +122,25 @@ class BlobVectorIndex:
 
     @staticmethod
     def _folder(record: IndexRecord) -> str:
-        # The record id, not the tenant and name: a re-created index starts from an empty folder.
-        return f"text-index/{record.id}"
+        # Under the tenant's prefix, then the record id: a re-created index starts from an empty folder.
+        return f"{index_prefix(record.tenant_id, record.name)}/{record.id}"
+
+    def _segment_key(self, record: IndexRecord, name: str) -> str:
+        # One folder per segment: a prefix is what the blob store deletes, so a compaction can
+        # remove each replaced segment on its own.
+        return f"{self._folder(record)}/{name}/{_SEGMENT_FILE}"
 
     def _segment_names(self, record: IndexRecord) -> list[str]:
-        folder = self.blobs.local_path(self._folder(record))
-        if not folder.is_dir():
-            return []
-        return sorted(p.name for p in folder.iterdir() if p.suffix == ".npz")
+        folder = self._folder(record) + "/"
+        keys = (blob.key.removeprefix(folder) for blob in self.blobs.list(self._folder(record)))
+        return sorted(key.split("/")[0] for key in keys if key.endswith(f"/{_SEGMENT_FILE}"))
 
     def _write_segment(self, record: IndexRecord, ids: I64, vectors: Vectors) -> str:
         # Time-ordered names: a compacted segment sorts after the ones it replaces.
-        name = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.npz"
+        name = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
         buffer = io.BytesIO()
         np.savez(buffer, ids=ids.astype(np.int64), vectors=vectors.astype(np.float32))
-        self.blobs.put_bytes(f"{self._folder(record)}/{name}", buffer.getvalue())
+        self.blobs.put_bytes(self._segment_key(record, name), buffer.getvalue())
         return name
 
     async def add(self, conn: AsyncConnection[Any], record: IndexRecord, ids: I64, vectors: Vectors) -> None:
@@ -156,7 +162,7 @@ class BlobVectorIndex:
             names = self._segment_names(record)
             try:
                 parts = [self._segment(record, name) for name in names]
-            except FileNotFoundError:
+            except NotFound:
                 continue
             self._forget(record, keep=set(names))
             if not parts:
@@ -170,7 +176,8 @@ class BlobVectorIndex:
             cached = self._segments.get(key)
         if cached is not None:
             return cached
-        with np.load(self.blobs.local_path(key)) as data:
+        # A segment is loaded whole into the cache anyway: read it into memory, no local copy.
+        with np.load(io.BytesIO(self.blobs.read_bytes(self._segment_key(record, name)))) as data:
             loaded = (data["ids"], data["vectors"])
         with self._lock:
             self._segments[key] = loaded
