@@ -59,6 +59,24 @@ HTTP_LATENCY = Histogram(
 )
 
 
+# Every public router but health (mounted first, outside the shared error responses).
+_ROUTERS = (
+    text,
+    compare,
+    analyze,
+    images,
+    jobs,
+    clips,
+    videos,
+    analytics,
+    indexes,
+    models,
+    tickets,
+    buckets,
+    resumable,
+)
+
+
 def _client(settings: GatewaySettings, target: str) -> ServiceClient:
     return ServiceClient(
         target,
@@ -149,22 +167,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     install_error_handlers(app)
     instrument_fastapi(app)
     app.include_router(health.router)
-    routers = (
-        text,
-        compare,
-        analyze,
-        images,
-        jobs,
-        clips,
-        videos,
-        analytics,
-        indexes,
-        models,
-        tickets,
-        buckets,
-        resumable,
-    )
-    for module in routers:
+    for module in _ROUTERS:
         app.include_router(module.router, responses=ERROR_RESPONSES)
     if settings.web_ui:
         mount_web_ui(app)

@@ -9,13 +9,14 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Path, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from clipsift_common.errors import InvalidArgument
 
 from ..auth import Principal, authenticate
 from ..resumable import Plan, Upload, UploadStore, conflict, object_key
 from ..resumable_transfer import ClaimedPart, Transfers
+from .params import has_control_characters
 from .schemas import ReplyRouter, request_body
 
 router = ReplyRouter(tags=["uploads"])
@@ -33,6 +34,13 @@ class UploadIn(BaseModel):
         description="presigned: parts go straight to S3 (S3 blob stores only); gateway: through the "
         "gateway (every backend); auto: presigned where possible",
     )
+
+    @field_validator("filename", "content_type")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if has_control_characters(value):
+            raise ValueError("must not contain control characters")
+        return value
 
 
 class PartView(BaseModel):
