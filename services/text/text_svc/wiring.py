@@ -7,10 +7,10 @@ import asyncio
 from dataclasses import dataclass
 
 from clipsift.text.v1 import analysis_pb2_grpc, index_pb2_grpc, predict_pb2_grpc, text_pb2_grpc
-from clipsift_common.blobstore import LocalBlobStore
 from clipsift_common.events import EventBus
 from clipsift_common.grpc_client import ServiceClient
 from clipsift_common.grpc_server import GrpcServer, ServiceBinding
+from clipsift_common.objectstore import open_blob_store
 from clipsift_common.service import Loop, Service
 from clipsift_common.worker import JobWorker
 
@@ -28,6 +28,7 @@ from .index.job import IndexJob
 from .index.servicer import IndexServicer
 from .index.setup import open_text_index
 from .predict.classifiers import DeployedModels, registry_source
+from .predict.model_files import ModelFiles
 from .predict.servicer import PredictionServicer
 from .predict.settings import PredictSettings
 from .settings import TextSettings
@@ -47,14 +48,16 @@ async def build(
     detector = Detector(settings)
     analyzer = preloaded.analyzer or Analyzer(settings)
     embedder = Embedder(settings, preloaded.embedding_model)
-    blobs = LocalBlobStore(settings.blob_dir)
+    blobs = open_blob_store(settings)
     index, pool = None, None
     if settings.database_url:
         index, pool = await open_text_index(settings, detector, embedder, blobs)
     training = ServiceClient(
         predict_settings.training_target, deadline_seconds=predict_settings.training_deadline_seconds
     )
-    deployed = DeployedModels(predict_settings, blobs, registry_source(training))
+    deployed = DeployedModels(
+        predict_settings, ModelFiles(blobs, settings.scratch), registry_source(training)
+    )
     server = GrpcServer(
         settings,
         [

@@ -1,5 +1,8 @@
 """Tenants' deployed text classifiers, loaded from the blob store and kept in step with the registry.
 
+The registry names each version's ``blob_prefix`` (the training service stored the files there);
+``ModelFiles`` makes it a local folder for transformers.
+
 The training service owns the registry; this side mirrors its live deployments. It re-reads them
 (``ListDeployments``) whenever the training service announces a change on NATS, at least every
 ``predict_sync_seconds`` (a missed notice costs at most that), and once more when asked for a model
@@ -25,12 +28,12 @@ import numpy.typing as npt
 
 from clipsift.training.v1 import training_pb2, training_pb2_grpc
 from clipsift_common.batching import MicroBatcher
-from clipsift_common.blobstore import LocalBlobStore
 from clipsift_common.errors import InvalidArgument, NotFound, ResourceExhausted
 from clipsift_common.events import DEPLOYMENTS_SUBJECT
 from clipsift_common.grpc_client import ServiceClient
 
 from ..embeddings import resolve_device
+from .model_files import ModelFiles
 from .settings import PredictSettings
 
 log = logging.getLogger(__name__)
@@ -92,9 +95,9 @@ class ServedModel:
 class DeployedModels:
     """The deployed classifiers this replica serves, in step with the registry."""
 
-    def __init__(self, settings: PredictSettings, blobs: LocalBlobStore, source: DeploymentSource) -> None:
+    def __init__(self, settings: PredictSettings, files: ModelFiles, source: DeploymentSource) -> None:
         self.settings = settings
-        self.blobs = blobs
+        self.files = files
         self.source = source
         self._served: dict[tuple[str, str], ServedModel] = {}
         self._lock = asyncio.Lock()
@@ -156,6 +159,7 @@ class DeployedModels:
                 self._served[key] = loaded
                 if current is not None:
                     await current.batcher.close()
+                    await asyncio.to_thread(self.files.release, current.blob_prefix)
                 log.info(
                     "serving model",
                     extra={"tenant": key[0], "model": key[1], "version": deployment.version},
@@ -163,18 +167,12 @@ class DeployedModels:
             for key in [k for k in self._served if k not in wanted]:
                 gone = self._served.pop(key)
                 await gone.batcher.close()
+                await asyncio.to_thread(self.files.release, gone.blob_prefix)
                 log.info("model undeployed", extra={"tenant": key[0], "model": key[1]})
             self._synced_at = started
 
     async def _load(self, deployment: training_pb2.Deployment) -> ServedModel:
-        directory = self.blobs.local_path(deployment.blob_prefix)
-        classifier = await asyncio.to_thread(
-            TextClassifier,
-            directory,
-            list(deployment.labels),
-            deployment.max_length or _stored_max_length(directory),
-            self.settings.predict_device,
-        )
+        classifier = await asyncio.to_thread(self._classifier, deployment)
         batcher: MicroBatcher[str, Probabilities] = MicroBatcher(
             lambda texts: list(classifier.predict(texts)),
             max_batch=self.settings.predict_max_batch,
@@ -189,6 +187,19 @@ class DeployedModels:
             classifier,
             batcher,
         )
+
+    def _classifier(self, deployment: training_pb2.Deployment) -> TextClassifier:
+        directory = self.files.folder(deployment.blob_prefix)
+        try:
+            return TextClassifier(
+                directory,
+                list(deployment.labels),
+                deployment.max_length or _stored_max_length(directory),
+                self.settings.predict_device,
+            )
+        except Exception:
+            self.files.release(deployment.blob_prefix)  # the next try downloads afresh
+            raise
 
     def notify(self) -> None:
         """A deployment changed somewhere: sync soon."""
