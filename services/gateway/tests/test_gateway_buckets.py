@@ -9,10 +9,12 @@ import asyncio
 import json
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from clipsift_testing.media import ffmpeg
 from clipsift_testing.object_stores import ObjectStoreTarget
 from cryptography.fernet import Fernet
 from psycopg_pool import AsyncConnectionPool
@@ -27,7 +29,6 @@ from .conftest import Platform
 
 SECRET_KEY = Fernet.generate_key().decode()
 OPEN = {"bucket_secret_keys": [SECRET_KEY], "bucket_allow_private_endpoints": True, "bucket_allow_http": True}
-VIDEO = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 64
 
 
 async def _admin(platform: Platform, tenant: str) -> dict[str, str]:
@@ -173,17 +174,26 @@ async def test_private_endpoints_refused_without_the_setting(endpoint: str) -> N
         await check_endpoint("s3", {"aws_endpoint": endpoint}, AccessPolicy(allow_private=True))
 
 
-@pytest.mark.gateway(**OPEN, max_video_upload_bytes=100_000)
+@pytest.mark.gateway(**OPEN, max_video_upload_bytes=1_000_000)
 async def test_clip_job_from_a_bucket_object_carries_a_working_signed_url(
-    platform: Platform, s3_target: ObjectStoreTarget
+    platform: Platform, s3_target: ObjectStoreTarget, tmp_path: Path
 ) -> None:
+    # 8 s of picture and sound: enough for the video service to probe through the signed URL.
+    video_path = tmp_path / "talk.mp4"
+    ffmpeg(
+        *("-f", "lavfi", "-i", "testsrc2=s=160x90:r=5:d=8"),
+        *("-f", "lavfi", "-i", "sine=frequency=300:duration=8"),
+        *("-pix_fmt", "yuv420p", "-shortest", str(video_path)),
+    )
+    video = video_path.read_bytes()
     admin = await _admin(platform, "acme")
     assert (
         await platform.client.post("/v1/buckets", json=_body(s3_target), headers=admin)
     ).status_code == 201
     bucket = ObjectBlobStore(s3_target.url, s3_target.options, s3_target.client_options)
-    await _put(bucket, "talks/talk.mp4", VIDEO)
-    await _put(bucket, "talks/huge.mp4", bytes(100_001))
+    await _put(bucket, "talks/talk.mp4", video)
+    await _put(bucket, "talks/notes.mp4", b"not a video at all")
+    await _put(bucket, "talks/huge.mp4", bytes(1_000_001))
 
     async def submit(who: str, source: str) -> httpx.Response:
         return await platform.client.post("/v1/clips", json={"source": source}, headers=platform.auth(who))
@@ -196,12 +206,14 @@ async def test_clip_job_from_a_bucket_object_carries_a_working_signed_url(
     async with httpx.AsyncClient() as client:
         fetched = await client.get(options["source_url"])
     assert fetched.status_code == 200
-    assert fetched.content == VIDEO
+    assert fetched.content == video
+    assert options["duration"] == pytest.approx(8, abs=0.5)  # probed through the signed URL
     # The bucket itself named (the key under the registered prefix) reaches the same object.
     bucket_ref = f"{s3_target.url}/talks/talk.mp4"
     assert (await submit("acme", bucket_ref)).status_code == 202
 
     assert (await submit("acme", "s3://media/talks/absent.mp4")).status_code == 404
+    assert (await submit("acme", "s3://media/talks/notes.mp4")).status_code == 400
     assert (await submit("acme", "s3://media/talks/huge.mp4")).status_code == 413
     assert (await submit("acme", "s3://media/../etc/passwd")).status_code == 400
     # Another tenant names neither the registration nor the bucket behind it.

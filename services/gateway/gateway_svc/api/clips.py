@@ -133,14 +133,12 @@ async def submit_clips(
     try:
         reference = await json_source(request) if media_type(request) == "application/json" else None
         if reference is not None:
-            # An object in a registered bucket: the worker reads it through a signed URL and
-            # probes it itself (the video service's Probe takes no URL), so no duration is known
-            # here and the clip limits on length are the worker's to enforce.
-            source, input_key = await signed_source(request, principal.tenant_id, reference)
-            payload = options.model_dump() | source
-            message = f"video {reference} queued"
-            return await queue_job(state, job_id, principal.tenant_id, "clip", payload, input_key, message)
-        source, probe, uploaded = await _probed_source(request, principal.tenant_id, job_id)
+            # An object in a registered bucket: the video service probes and reads it through a
+            # signed URL; the job records the bucket reference as its input, never the URL.
+            source, reference = await signed_source(request, principal.tenant_id, reference)
+            probe = _probe(url=source["source_url"])
+        else:
+            source, probe, uploaded = await _probed_source(request, principal.tenant_id, job_id)
         info = await video.call(video.stub.Probe, probe)
         if info.duration > settings.max_video_seconds:
             raise ResourceExhausted(
@@ -154,7 +152,7 @@ async def submit_clips(
             source = {"source_key": await uploaded.claim(job_id)}
         payload = options.model_dump() | source | {"duration": info.duration}
         message = f"{info.duration:.0f}s {info.width}x{info.height} video queued"
-        input_key = next(iter(source.values()))
+        input_key = reference or next(iter(source.values()))
         return await queue_job(state, job_id, principal.tenant_id, "clip", payload, input_key, message)
     except BaseException:
         if uploaded is not None:
