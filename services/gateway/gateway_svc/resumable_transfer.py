@@ -10,12 +10,14 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
 from starlette.datastructures import State
 
 from clipsift_common.errors import InvalidArgument
 from clipsift_common.objectstore import ObjectBlobStore, open_blob_store
 
-from .resumable import Upload
+from .resumable import Upload, UploadStore
 from .s3multipart import Part, S3Multipart, is_s3
 
 _COPY_BYTES = 8 * 1024 * 1024
@@ -158,3 +160,25 @@ class Transfers:
 
 def _etag(value: str) -> str:
     return value.strip().strip('"').lower()
+
+
+async def abort_expired(pool: AsyncConnectionPool, transfers: Transfers, limit: int = 100) -> int:
+    """Give up uploads still open past their expiry: their S3 multipart uploads aborted (those
+    are no objects, so a sweep of old objects never finds them) and their parts deleted. For a
+    periodic sweeper; returns how many were aborted."""
+    async with pool.connection() as conn:
+        cur = conn.cursor(row_factory=dict_row)
+        await cur.execute(
+            "SELECT * FROM resumable_uploads WHERE state = 'open' AND expires_at < now() "
+            "ORDER BY expires_at LIMIT %s",
+            (limit,),
+        )
+        rows = await cur.fetchall()
+    store = UploadStore(pool)
+    aborted = 0
+    for row in rows:
+        upload = Upload.from_row(row)
+        if await store.move(upload, "open", "aborted"):
+            await transfers.abort(upload)
+            aborted += 1
+    return aborted

@@ -299,3 +299,37 @@ async def test_clip_and_analysis_jobs_from_uploads(nats_url: str, database_url: 
             assert gateway.blobs.exists(f"tenants/acme/jobs/{analysis.json()['id']}/source.video")
     finally:
         await video.stop(drain=False)
+
+
+async def test_expired_uploads_are_aborted(
+    nats_url: str, database_url: str, tmp_path: Path, s3_target: ObjectStoreTarget
+) -> None:
+    from gateway_svc.resumable_transfer import Transfers, abort_expired
+
+    async with running_gateway(nats_url, database_url, blob_fields(tmp_path, s3_target)) as gateway:
+        stale = await gateway.create(6 * MiB)
+        fresh = await gateway.create(6 * MiB)
+        reply = await gateway.client.post(
+            f"/v1/uploads/{stale['id']}/parts", json={"numbers": [1]}, headers=gateway.auth()
+        )
+        async with httpx.AsyncClient(timeout=60) as s3:
+            assert (await s3.put(reply.json()["urls"][0]["url"], content=b"\1" * 5 * MiB)).status_code == 200
+        pool = gateway.app.state.pool
+        async with pool.connection() as conn:
+            await conn.execute(
+                "UPDATE resumable_uploads SET expires_at = now() - interval '1 second' WHERE id = %s",
+                (stale["id"],),
+            )
+        assert (await gateway.put_part(stale["id"], 2, b"\2" * MiB)).status_code == 409
+        assert await abort_expired(pool, Transfers.of(gateway.app.state)) == 1
+        assert (await gateway.status(stale["id"])).json()["state"] == "aborted"
+        assert (await gateway.status(fresh["id"])).json()["state"] == "open"
+        async with pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT backend_upload_id FROM resumable_uploads WHERE id = %s", (fresh["id"],)
+            )
+            row = await cur.fetchone()
+        assert row is not None
+        multipart = gateway.app.state.s3_multipart
+        listed = multipart.client.list_multipart_uploads(Bucket=multipart.bucket, Prefix=multipart.prefix)
+        assert [u["UploadId"] for u in listed.get("Uploads", [])] == [row[0]]
