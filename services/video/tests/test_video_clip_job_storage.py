@@ -19,6 +19,7 @@ from typing import Any
 
 import grpc
 import pytest
+from clipsift_testing.object_stores import ObjectStoreTarget
 from clipsift_testing.talk import build_talk_video
 from google.protobuf import json_format
 
@@ -109,7 +110,8 @@ def speech_model(tmp_path_factory: pytest.TempPathFactory) -> SpeechModel:
 
 @pytest.fixture
 async def vision_target() -> AsyncIterator[str]:
-    server = grpc.aio.server()
+    # Batches of raw frames run to megabytes, as the real service's limits allow.
+    server = grpc.aio.server(options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)])
     vision_pb2_grpc.add_VisionServiceServicer_to_server(NoFaces(), server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
@@ -117,22 +119,42 @@ async def vision_target() -> AsyncIterator[str]:
     await server.stop(0)
 
 
+@dataclass
+class Servers:
+    bus: EventBus
+    nats_url: str
+    target: ObjectStoreTarget
+    speech_model: SpeechModel
+    vision_target: str
+
+
+@pytest.fixture
+def servers(
+    bus: EventBus,
+    nats_url: str,
+    s3_target: ObjectStoreTarget,
+    speech_model: SpeechModel,
+    vision_target: str,
+) -> Servers:
+    return Servers(bus, nats_url, s3_target, speech_model, vision_target)
+
+
 async def harness_for(
-    request: pytest.FixtureRequest, bus: EventBus, tmp_path: Path, store: type[ObjectBlobStore]
+    servers: Servers, tmp_path: Path, store: type[ObjectBlobStore]
 ) -> AsyncIterator[Harness]:
-    target = request.getfixturevalue("s3_target")
+    target = servers.target
     location = {"blob_url": target.url, "blob_options": target.options, "blob_allow_http": True}
     audio_settings = AudioSettings(
         **location, scratch_dir=tmp_path / "audio-scratch", grpc_host="127.0.0.1", grpc_port=0
     )
-    audio = await build_audio(audio_settings, request.getfixturevalue("speech_model"))
+    audio = await build_audio(audio_settings, servers.speech_model)
     audio_port = await audio.start()
     settings = VideoSettings(
         **location,
-        nats_url=request.getfixturevalue("nats_url"),
+        nats_url=servers.nats_url,
         database_url="postgresql://unused",
         audio_target=f"127.0.0.1:{audio_port}",
-        vision_target=request.getfixturevalue("vision_target"),
+        vision_target=servers.vision_target,
         scratch_dir=tmp_path / "scratch",
         output_long_side=640,
         render_preset="ultrafast",
@@ -143,6 +165,7 @@ async def harness_for(
     blobs = store(target.url, target.options, target.client_options)
     clients = [ServiceClient(t, deadline_seconds=60) for t in (settings.audio_target, settings.vision_target)]
     job = ClipJob(settings, blobs, *clients)
+    bus = servers.bus
     worker = JobWorker(bus, KIND, f"video-clip-test-{uuid.uuid4().hex[:6]}", job, settings)
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop))
@@ -157,14 +180,14 @@ async def harness_for(
 
 
 @pytest.fixture
-async def s3(request: pytest.FixtureRequest, bus: EventBus, tmp_path: Path) -> AsyncIterator[Harness]:
-    async for harness in harness_for(request, bus, tmp_path, ObjectBlobStore):
+async def s3(servers: Servers, tmp_path: Path) -> AsyncIterator[Harness]:
+    async for harness in harness_for(servers, tmp_path, ObjectBlobStore):
         yield harness
 
 
 @pytest.fixture
-async def s3_failing(request: pytest.FixtureRequest, bus: EventBus, tmp_path: Path) -> AsyncIterator[Harness]:
-    async for harness in harness_for(request, bus, tmp_path, FailingUploads):
+async def s3_failing(servers: Servers, tmp_path: Path) -> AsyncIterator[Harness]:
+    async for harness in harness_for(servers, tmp_path, FailingUploads):
         yield harness
 
 
