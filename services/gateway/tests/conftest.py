@@ -123,9 +123,12 @@ class Platform:
         return dict(row[0])
 
     def leftover_files(self) -> list[str]:
-        """Every file in the blob store's folder (tenants' objects and staged uploads alike)."""
+        """Files of the tenants' jobs and uploads (tenants/*/jobs, tenants/*/uploads), staged ones
+        included; not the analytics reports or indexes the services write beside them."""
         return sorted(
-            str(path.relative_to(self.blob_dir)) for path in self.blob_dir.rglob("*") if not path.is_dir()
+            str(path.relative_to(self.blob_dir))
+            for path in self.blob_dir.glob("tenants/*/*/**/*")
+            if path.relative_to(self.blob_dir).parts[2] in {"jobs", "uploads"} and not path.is_dir()
         )
 
     async def stream_messages(self) -> int:
