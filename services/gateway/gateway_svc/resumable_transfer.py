@@ -49,7 +49,7 @@ def multipart(state: State) -> S3Multipart | None:
         return None
     client = getattr(state, "s3_multipart", None)
     if client is None:
-        client = state.s3_multipart = S3Multipart(state.settings)
+        client = state.s3_multipart = S3Multipart(state.settings, state.settings.upload_presign_endpoint)
     return client
 
 

@@ -39,7 +39,7 @@ def _true(value: str | None) -> bool:
 class S3Multipart:
     """The bucket and key prefix of an ``s3://bucket/prefix`` blob URL, and a client for them."""
 
-    def __init__(self, settings: BlobSettings) -> None:
+    def __init__(self, settings: BlobSettings, presign_endpoint: str | None = None) -> None:
         if not is_s3(settings):
             raise InvalidArgument("presigned multipart uploads need an s3:// blob store")
         assert settings.blob_url is not None
@@ -50,15 +50,11 @@ class S3Multipart:
         # obstore's keys; unset ones come from boto3's own environment (AWS_*, instance roles).
         virtual = options.get("aws_virtual_hosted_style_request")
         addressing = "auto" if virtual is None else ("virtual" if _true(virtual) else "path")
-        self.client: Any = boto3.client(
-            "s3",
-            endpoint_url=options.get("aws_endpoint") or options.get("aws_endpoint_url"),
-            aws_access_key_id=options.get("aws_access_key_id"),
-            aws_secret_access_key=options.get("aws_secret_access_key"),
-            aws_session_token=options.get("aws_session_token") or options.get("aws_token"),
-            region_name=options.get("aws_region") or options.get("aws_default_region"),
-            config=Config(signature_version="s3v4", s3={"addressing_style": addressing}),
-        )
+        endpoint = options.get("aws_endpoint") or options.get("aws_endpoint_url")
+        self.client: Any = _client(options, endpoint, addressing)
+        # Part URLs name the endpoint clients reach, which may differ from the one the gateway
+        # uses inside the cluster; signing needs no request, so this client never connects.
+        self.signer: Any = _client(options, presign_endpoint, addressing) if presign_endpoint else self.client
 
     def key(self, blob_key: str) -> str:
         """The bucket key of a blob-store key."""
@@ -80,7 +76,7 @@ class S3Multipart:
             "PartNumber": number,
         }
         return str(
-            self.client.generate_presigned_url("upload_part", Params=params, ExpiresIn=expires_seconds)
+            self.signer.generate_presigned_url("upload_part", Params=params, ExpiresIn=expires_seconds)
         )
 
     def parts(self, blob_key: str, upload_id: str) -> list[Part]:
@@ -121,6 +117,18 @@ class S3Multipart:
         except ClientError as exc:
             if _code(exc) not in {"NoSuchUpload", "404"}:
                 raise
+
+
+def _client(options: dict[str, str], endpoint: str | None, addressing: str) -> Any:
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=options.get("aws_access_key_id"),
+        aws_secret_access_key=options.get("aws_secret_access_key"),
+        aws_session_token=options.get("aws_session_token") or options.get("aws_token"),
+        region_name=options.get("aws_region") or options.get("aws_default_region"),
+        config=Config(signature_version="s3v4", s3={"addressing_style": addressing}),
+    )
 
 
 def _code(exc: Any) -> str:

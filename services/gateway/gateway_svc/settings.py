@@ -44,6 +44,9 @@ class GatewaySettings(ServiceSettings, NatsSettings, DatabaseSettings, BlobSetti
     upload_max_parts: int = Field(default=10_000, ge=1, le=10_000)
     upload_expiry_seconds: int = Field(default=24 * 3600, ge=60)
     upload_url_seconds: int = Field(default=900, ge=10, le=7 * 24 * 3600)
+    # The S3 endpoint clients PUT presigned parts to, when it is not the blob store's own
+    # (``blob_options.aws_endpoint`` names one inside the cluster); unset: the same.
+    upload_presign_endpoint: str | None = None
     # Image uploads (/v1/images/*): files per request and their bytes together (under the gRPC
     # message limit, since they travel to the vision service in one message).
     max_image_files: int = Field(default=500, ge=1)

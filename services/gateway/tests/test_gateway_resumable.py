@@ -165,7 +165,10 @@ async def test_presigned_parts_go_straight_to_s3(
     nats_url: str, database_url: str, tmp_path: Path, s3_target: ObjectStoreTarget
 ) -> None:
     data = random_bytes(13 * MiB + 77)
-    async with running_gateway(nats_url, database_url, blob_fields(tmp_path, s3_target)) as gateway:
+    # Clients reach the server by another name than the gateway does: the URLs say that one.
+    public = s3_target.options["aws_endpoint"].replace("127.0.0.1", "localhost")
+    blobs = blob_fields(tmp_path, s3_target)
+    async with running_gateway(nats_url, database_url, blobs, upload_presign_endpoint=public) as gateway:
         upload = await gateway.create(len(data))
         assert upload["transport"] == "presigned"
         upload_id = upload["id"]
@@ -176,6 +179,7 @@ async def test_presigned_parts_go_straight_to_s3(
         assert reply.status_code == 200, reply.text
         urls = {u["number"]: u["url"] for u in reply.json()["urls"]}
         assert sorted(urls) == [1, 3]
+        assert all(url.startswith(f"{public}/") for url in urls.values())
         etags = {}
         # Straight to SeaweedFS, no gateway key: the signature is the credential.
         async with httpx.AsyncClient(timeout=60) as s3:
