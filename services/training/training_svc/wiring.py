@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 
 from clipsift.training.v1 import training_pb2_grpc
-from clipsift_common.blobstore import LocalBlobStore
 from clipsift_common.db import migrate, open_pool
 from clipsift_common.events import EventBus
 from clipsift_common.grpc_server import GrpcServer, ServiceBinding
+from clipsift_common.objectstore import open_blob_store
 from clipsift_common.service import Service
 from clipsift_common.worker import JobWorker
 
@@ -27,7 +27,7 @@ async def build(settings: TrainingSettings) -> Service:
     await migrate(settings.database_url, "training", MIGRATIONS)
     pool = await open_pool(settings)
     bus = await EventBus.from_settings(settings, name="training")
-    blobs = LocalBlobStore(settings.blob_dir)
+    blobs = open_blob_store(settings)
     registry = ModelRegistry(pool)
     servicer = TrainingServicer(settings, blobs, registry, bus)
     server = GrpcServer(
