@@ -273,7 +273,11 @@ class EmbeddedSeaweedFS:
             f"-filer.port={filer}", f"-filer.port.grpc={filer_grpc}",
             "-s3", f"-s3.port={s3}", f"-s3.port.grpc={s3_grpc}", f"-s3.config={self.config_file}",
             # Listeners with fixed default ports that a second server on the machine would collide on.
-            "-s3.port.iceberg=0", "-s3.port.lance=0", "-iam=false", "-volume.max=0",
+            "-s3.port.iceberg=0", "-s3.port.lance=0", "-iam=false",
+            # Volume slots are counted as free disk / volume size: at the 30 GB default a disk with
+            # 70 GB free had 2, too few for a bucket's collection plus the filer's own log (writes
+            # to it failed). Sparse 1 GB volumes give dozens of slots on the same disk.
+            "-volume.max=0", "-master.volumeSizeLimitMB=1024",
         ]  # fmt: skip
         self.port = s3
         with self.log_file.open("ab") as out:
