@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import shutil
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from clipsift_common.worker import JobFailed
 
 from .downloads import check_url, download, redacted
 from .settings import VideoSettings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,11 @@ async def probe_input(
         return
     if ref.blob_key and blobs.local_root is None:
         await asyncio.to_thread(blobs.info, ref.blob_key)  # NotFound before ffprobe's 404
-        signed = await asyncio.to_thread(blobs.signed_url, ref.blob_key, _PROBE_URL_SECONDS)
+        try:
+            signed = await asyncio.to_thread(blobs.signed_url, ref.blob_key, _PROBE_URL_SECONDS)
+        except Exception:  # credentials that cannot sign (some workload identities): copy it instead
+            log.warning("cannot sign a URL to probe a blob; probing a copy", exc_info=True)
+            signed = None
         if signed is not None:
             yield signed
             return
