@@ -26,6 +26,7 @@ from clipsift_common.objectstore import ObjectBlobStore
 from clipsift_common.worker import JobContext, JobFailed
 
 from .alignment import AlignParams, VideoMatch, align
+from .downloads import redacted
 from .fingerprint import SAMPLE_SIDE, Fingerprint, fingerprint
 from .fingerprint_store import FingerprintStore, IndexedVideo
 from .frames import sample_frames
@@ -205,7 +206,9 @@ class VideoDedupJob:
         for item in raw:
             if not isinstance(item, dict):
                 raise JobFailed("each video must be an object with a source_key, source_path or source_url")
-            name = str(item.get("name") or item.get("source_path") or item.get("source_key") or "a video")
+            url = item.get("source_url")
+            named = item.get("name") or item.get("source_path") or item.get("source_key")
+            name = str(named or (redacted(url) if isinstance(url, str) and url else "a video"))
             video_id = str(item.get("id") or name)
             if video_id in seen:
                 raise JobFailed(f"video id {video_id!r} appears twice")
