@@ -146,6 +146,9 @@ def _integral(value: Any) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
+_HIDDEN_OPTIONS = frozenset({"input_key", "source_url"})
+
+
 def job_view(row: dict[str, Any]) -> dict[str, Any]:
     """The public shape of a job; storage details (blob keys) stay inside."""
     result = row["result"] or {}
@@ -156,7 +159,8 @@ def job_view(row: dict[str, Any]) -> dict[str, Any]:
         "progress": round(row["progress"], 4),
         "step": row["step"],
         "message": row["message"],
-        "options": {k: v for k, v in row["options"].items() if k != "input_key"},
+        # A source_url (a bucket object's signed GET) is a credential for the worker alone.
+        "options": {k: v for k, v in row["options"].items() if k not in _HIDDEN_OPTIONS},
         "summary": {k: _integral(v) for k, v in result.items() if k != "result_key"},
         "created_at": row["created_at"].isoformat(),
         "updated_at": row["updated_at"].isoformat(),

@@ -208,6 +208,9 @@ async def test_clip_job_from_a_bucket_object_carries_a_working_signed_url(
     assert fetched.status_code == 200
     assert fetched.content == video
     assert options["duration"] == pytest.approx(8, abs=0.5)  # probed through the signed URL
+    view = await platform.client.get(f"/v1/jobs/{queued.json()['id']}", headers=platform.auth("acme"))
+    assert "source_url" not in view.json()["options"]
+    assert "source_url" not in queued.json()["options"]
     # The bucket itself named (the key under the registered prefix) reaches the same object.
     bucket_ref = f"{s3_target.url}/talks/talk.mp4"
     assert (await submit("acme", bucket_ref)).status_code == 202
