@@ -82,3 +82,15 @@ def test_every_key_lies_in_its_tenants_prefix() -> None:
     assert not blobkeys.owns("acme", "tenants/acme")
     with pytest.raises(InvalidArgument):
         blobkeys.job_prefix("acme", "../other")
+
+
+def test_copies_of_one_key_never_share_a_file(s3_target: ObjectStoreTarget, tmp_path: Path) -> None:
+    store = ObjectBlobStore(s3_target.url, s3_target.options, s3_target.client_options)
+    store.put_bytes("tenants/a/jobs/1/audio.wav", b"RIFF")
+    with store.local_file("tenants/a/jobs/1/audio.wav", tmp_path) as first:
+        with store.local_file("tenants/a/jobs/1/audio.wav", tmp_path) as second:
+            assert first != second
+            assert first.read_bytes() == second.read_bytes() == b"RIFF"
+        assert not second.exists()
+        assert first.read_bytes() == b"RIFF"  # the other caller's copy is untouched
+    assert list(tmp_path.iterdir()) == []

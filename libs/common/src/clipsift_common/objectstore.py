@@ -17,9 +17,10 @@ import contextlib
 import datetime
 import re
 import shutil
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal, cast
 
 import obstore
@@ -145,19 +146,21 @@ class ObjectBlobStore:
     @contextlib.contextmanager
     def local_file(self, key: str, scratch: Path) -> Iterator[Path]:
         """``key`` as a local file for tools that need a path: the blob itself on the folder
-        backend, else a copy downloaded under ``scratch`` and removed afterwards."""
+        backend, else a copy downloaded under ``scratch`` and removed afterwards. Each copy gets
+        a folder of its own, so concurrent callers of one key never share (or delete) a file."""
         if self.local_root is not None:
             path = self.local_root / check_key(key)
             if not path.is_file():
                 raise NotFound(f"blob {key} not found")
             yield path
             return
-        copy = scratch / check_key(key)
+        folder = scratch / f"copy-{uuid.uuid4().hex}"
         try:
+            copy = folder / PurePosixPath(check_key(key)).name
             self.get_file(key, copy)
             yield copy
         finally:
-            copy.unlink(missing_ok=True)
+            shutil.rmtree(folder, ignore_errors=True)
 
     # -- metadata and removal --------------------------------------------------------------
 
