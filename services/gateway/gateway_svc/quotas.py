@@ -27,6 +27,11 @@ FROM jobs
 WHERE tenant_id = %(tenant)s AND (status IN ('queued', 'running') OR created_at >= %(month)s)
 """
 _MONTH_START = "SELECT date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
+# What the tenant's jobs deleted this month had used (retention.py keeps it when it deletes them).
+_DELETED_USAGE = """
+SELECT coalesce(sum(media_seconds), 0), coalesce(sum(stored_bytes), 0) FROM deleted_job_usage
+WHERE tenant_id = %(tenant)s AND month = (%(month)s AT TIME ZONE 'UTC')::date
+"""
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,10 @@ async def admit(conn: AsyncConnection, tenant_id: str, cost: JobCost, settings: 
     usage = await cur.fetchone()
     assert usage is not None
     unfinished, media_seconds, stored_bytes = usage
+    cur = await conn.execute(_DELETED_USAGE, {"tenant": tenant_id, "month": month[0]})
+    deleted = await cur.fetchone()
+    assert deleted is not None
+    media_seconds, stored_bytes = media_seconds + deleted[0], stored_bytes + deleted[1]
     if unfinished + 1 > quotas.concurrent_jobs:
         raise QuotaExceeded(
             f"quota concurrent_jobs={quotas.concurrent_jobs} reached: {unfinished} jobs of this tenant "

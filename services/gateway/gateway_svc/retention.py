@@ -48,6 +48,19 @@ ORDER BY j.updated_at
 LIMIT %(batch)s
 """
 
+# The row goes, and what it counted against this month's quotas stays counted (quotas.py).
+_DELETE = """
+WITH gone AS (
+    DELETE FROM jobs WHERE id = %s AND tenant_id = %s AND status IN ('completed', 'failed')
+    RETURNING tenant_id, created_at, media_seconds, stored_bytes
+)
+INSERT INTO deleted_job_usage AS d (tenant_id, month, media_seconds, stored_bytes)
+SELECT tenant_id, date_trunc('month', created_at AT TIME ZONE 'UTC')::date, media_seconds, stored_bytes
+FROM gone
+ON CONFLICT (tenant_id, month) DO UPDATE SET media_seconds = d.media_seconds + excluded.media_seconds,
+                                             stored_bytes = d.stored_bytes + excluded.stored_bytes
+"""
+
 
 class JobUnfinished(Exception):
     """The job is queued or running: its worker may still write under its prefix."""
@@ -84,10 +97,7 @@ async def remove_job(
         raise JobUnfinished(row[0])
     objects = await asyncio.to_thread(blobs.delete_prefix, job_prefix(tenant_id, str(parsed)))
     async with pool.connection() as conn:
-        await conn.execute(
-            "DELETE FROM jobs WHERE id = %s AND tenant_id = %s AND status IN ('completed', 'failed')",
-            (parsed, tenant_id),
-        )
+        await conn.execute(_DELETE, (parsed, tenant_id))
     return Removed(str(parsed), tenant_id, objects)
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from clipsift_common.blobkeys import upload_prefix
 from gateway_svc.admin import set_retention
+from gateway_svc.quotas import JobCost, QuotaExceeded, admit
 from gateway_svc.retention import RetentionSweeper
 
 pytestmark = pytest.mark.integration
@@ -160,3 +161,16 @@ async def test_the_sweeper_runs_under_the_gateway_and_expires_jobs(blob_gateway,
         assert ready.json()["checks"]["retention"] == "ok"
         assert gateway.objects("acme", job_id) == []
         assert gateway.app.state.retention.swept.jobs == 1
+
+
+async def test_deleting_a_job_does_not_hand_back_its_months_quota(blob_gateway, tmp_path):
+    async with blob_gateway({"blob_dir": tmp_path / "blobs"}, quota_storage_bytes_per_month=1000) as gateway:
+        job_id = await gateway.add_clip_job("acme")
+        async with gateway.pool.connection() as conn:
+            await conn.execute("UPDATE jobs SET stored_bytes = 900, media_seconds = 60")
+        reply = await gateway.client.delete(f"/v1/jobs/{job_id}", headers=gateway.auth("acme"))
+        assert reply.status_code == 204
+        async with gateway.pool.connection() as conn, conn.transaction():
+            with pytest.raises(QuotaExceeded, match="900 bytes uploaded this month"):
+                await admit(conn, "acme", JobCost(stored_bytes=200), gateway.settings)
+            await admit(conn, "globex", JobCost(stored_bytes=200), gateway.settings)  # another tenant's month
