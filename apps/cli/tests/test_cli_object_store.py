@@ -96,6 +96,7 @@ def s3_runner(tmp_path: Path) -> Iterator[LocalPlatform]:
         runner.blobs.stop()
 
 
+@pytest.mark.slow
 def test_s3_mode_starts_seaweedfs_and_points_every_service_at_it(
     s3_runner: LocalPlatform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
