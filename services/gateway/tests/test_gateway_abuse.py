@@ -208,9 +208,10 @@ async def test_storage_quota_counts_uploaded_bytes_this_month(
         detail = refused.json()["detail"]
         assert detail.startswith("quota storage_bytes_per_month=250 would be exceeded: ")
         used = int(detail.split(": ")[1].split(" bytes")[0])
-        stored = tmp_path / "blobs" / "jobs" / first.json()["id"] / "corpus.jsonl"
+        jobs = tmp_path / "blobs" / "tenants" / "acme" / "jobs"
+        stored = jobs / first.json()["id"] / "corpus.jsonl"
         assert used == stored.stat().st_size
-        leftovers = [p.name for p in (tmp_path / "blobs" / "jobs").iterdir()]
+        leftovers = [p.name for p in jobs.iterdir()]
         assert leftovers == [first.json()["id"]], "the refused upload is deleted"
 
 
