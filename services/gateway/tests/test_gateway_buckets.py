@@ -49,6 +49,17 @@ async def _put(bucket: ObjectBlobStore, key: str, data: bytes) -> None:
             await asyncio.sleep(0.5)
 
 
+def _video(folder: Path) -> bytes:
+    """8 s of picture and sound: enough for the video service to probe through a signed URL."""
+    path = folder / "talk.mp4"
+    ffmpeg(
+        *("-f", "lavfi", "-i", "testsrc2=s=160x90:r=5:d=8"),
+        *("-f", "lavfi", "-i", "sine=frequency=300:duration=8"),
+        *("-pix_fmt", "yuv420p", "-shortest", str(path)),
+    )
+    return path.read_bytes()
+
+
 def _body(target: ObjectStoreTarget, name: str = "media", **changes: str) -> dict[str, Any]:
     return {"name": name, "url": target.url, "options": {**target.options, **changes}}
 
@@ -178,14 +189,7 @@ async def test_private_endpoints_refused_without_the_setting(endpoint: str) -> N
 async def test_clip_job_from_a_bucket_object_carries_a_working_signed_url(
     platform: Platform, s3_target: ObjectStoreTarget, tmp_path: Path
 ) -> None:
-    # 8 s of picture and sound: enough for the video service to probe through the signed URL.
-    video_path = tmp_path / "talk.mp4"
-    ffmpeg(
-        *("-f", "lavfi", "-i", "testsrc2=s=160x90:r=5:d=8"),
-        *("-f", "lavfi", "-i", "sine=frequency=300:duration=8"),
-        *("-pix_fmt", "yuv420p", "-shortest", str(video_path)),
-    )
-    video = video_path.read_bytes()
+    video = _video(tmp_path)
     admin = await _admin(platform, "acme")
     assert (
         await platform.client.post("/v1/buckets", json=_body(s3_target), headers=admin)
@@ -232,3 +236,31 @@ async def test_without_secret_keys_buckets_cannot_be_registered(
     answer = await platform.client.post("/v1/buckets", json=_body(s3_target), headers=admin)
     assert answer.status_code == 400
     assert "BUCKET_SECRET_KEYS" in answer.json()["detail"]
+
+
+@pytest.mark.gateway(**OPEN)
+async def test_azure_container_registration_and_a_job_from_it(
+    platform: Platform, azure_target: ObjectStoreTarget, tmp_path: Path
+) -> None:
+    admin = await _admin(platform, "acme")
+    wrong = _body(azure_target, "clips", azure_storage_account_key="d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXk=")
+    assert (await platform.client.post("/v1/buckets", json=wrong, headers=admin)).status_code == 400
+    created = await platform.client.post("/v1/buckets", json=_body(azure_target, "clips"), headers=admin)
+    assert created.status_code == 201, created.text
+    assert azure_target.options["azure_storage_account_key"] not in created.text
+    video = _video(tmp_path)
+    container = ObjectBlobStore(azure_target.url, azure_target.options, azure_target.client_options)
+    await _put(container, "in/talk.mp4", video)
+    queued = await platform.client.post(
+        "/v1/clips", json={"source": "az://clips/in/talk.mp4"}, headers=platform.auth("acme")
+    )
+    assert queued.status_code == 202, queued.text
+    options = await platform.job_options(queued.json()["id"])
+    async with httpx.AsyncClient() as client:
+        fetched = await client.get(options["source_url"])
+    assert fetched.content == video
+    # The scheme is part of the name: s3://clips is not the Azure container.
+    other = await platform.client.post(
+        "/v1/clips", json={"source": "s3://clips/in/talk.mp4"}, headers=platform.auth("acme")
+    )
+    assert other.status_code == 404
