@@ -4,11 +4,15 @@ on S3 (a real SeaweedFS server), and never another tenant's."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
+import uvicorn
 
+from clipsift_cli.client import ApiError, Client
 from clipsift_common.blobkeys import job_prefix
 
 pytestmark = pytest.mark.integration
@@ -173,3 +177,38 @@ async def test_on_s3_an_expired_download_url_is_refused(blob_gateway, s3_target)
             expired = await outside.get(reply.headers["location"])
         assert expired.status_code == 403
         assert gateway.clip not in expired.content
+
+
+@contextlib.asynccontextmanager
+async def _served(app) -> AsyncIterator[str]:
+    """The app behind a real uvicorn server (its lifespan already runs): the CLI's client is sync."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_config=None))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        assert not task.done(), "uvicorn did not start"
+        await asyncio.sleep(0.01)
+    yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    server.should_exit = True
+    await asyncio.wait_for(task, 10)
+
+
+@pytest.mark.parametrize("backend", ["folder", "s3"])
+async def test_the_cli_downloads_through_the_redirect_and_deletes_the_job(
+    blob_gateway, tmp_path, request, backend
+):
+    if backend == "s3":
+        target = request.getfixturevalue("s3_target")
+        blob = {"blob_url": target.url, "blob_options": target.options, "blob_allow_http": True}
+    else:
+        blob = {"blob_dir": tmp_path / "blobs"}
+    async with blob_gateway(blob) as gateway, _served(gateway.app) as base_url:
+        job_id = await gateway.add_clip_job("acme")
+        client = Client(base_url, gateway.keys["acme"])
+        clip = (await asyncio.to_thread(client.clips, job_id))["clips"][0]
+        target_file = tmp_path / "clip.mp4"
+        await asyncio.to_thread(client.download, clip["urls"]["clip.mp4"], target_file)
+        assert target_file.read_bytes() == gateway.clip
+        await asyncio.to_thread(client.delete_job, job_id)
+        assert gateway.objects("acme", job_id) == []
+        with pytest.raises(ApiError, match="404"):
+            await asyncio.to_thread(client.job, job_id)

@@ -226,6 +226,12 @@ class Client:
     def job(self, job_id: str) -> dict[str, Any]:
         return dict(self._check(self.http.get(f"/v1/jobs/{job_id}")))
 
+    def delete_job(self, job_id: str) -> None:
+        """Delete a finished job with every file it stored (refused while it runs)."""
+        reply = self.http.delete(f"/v1/jobs/{job_id}")
+        if reply.status_code >= 400:
+            self._check(reply)
+
     def result(self, job_id: str) -> dict[str, Any]:
         return dict(self._check(self.http.get(f"/v1/jobs/{job_id}/result")))
 

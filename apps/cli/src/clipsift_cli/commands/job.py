@@ -1,4 +1,4 @@
-"""``clipsift job ID``: a job's status."""
+"""``clipsift job ID``: a job's status; ``clipsift job ID --delete`` deletes a finished job and its files."""
 
 from __future__ import annotations
 
@@ -10,6 +10,10 @@ from ._common import Subcommands, add_connection, connect
 
 def cmd_job(args: argparse.Namespace) -> int:
     client = connect(args)
+    if args.delete:
+        client.delete_job(args.job_id)
+        print(f"job {args.job_id} deleted")
+        return 0
     print(json.dumps(client.job(args.job_id), indent=2))
     return 0
 
@@ -19,3 +23,6 @@ def register(commands: Subcommands) -> None:
     add_connection(job)
     job.set_defaults(func=cmd_job)
     job.add_argument("job_id")
+    job.add_argument(
+        "--delete", action="store_true", help="delete the finished job, its upload and its results"
+    )
