@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from clipsift_common.blobkeys import upload_prefix
+from clipsift_common.errors import InvalidArgument
 from gateway_svc.admin import set_retention
 from gateway_svc.quotas import JobCost, QuotaExceeded, admit
 from gateway_svc.retention import RetentionSweeper
@@ -174,3 +175,13 @@ async def test_deleting_a_job_does_not_hand_back_its_months_quota(blob_gateway, 
             with pytest.raises(QuotaExceeded, match="900 bytes uploaded this month"):
                 await admit(conn, "acme", JobCost(stored_bytes=200), gateway.settings)
             await admit(conn, "globex", JobCost(stored_bytes=200), gateway.settings)  # another tenant's month
+
+
+async def test_set_retention_refuses_an_unknown_tenant_and_negative_days(
+    blob_gateway, tmp_path, database_url
+):
+    async with blob_gateway({"blob_dir": tmp_path / "blobs"}):
+        with pytest.raises(InvalidArgument, match="no tenant 'initech'"):
+            await set_retention(database_url, "initech", 5)
+        with pytest.raises(InvalidArgument, match="must be 0"):
+            await set_retention(database_url, "acme", -1)
