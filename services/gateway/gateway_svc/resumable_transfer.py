@@ -15,7 +15,7 @@ from psycopg_pool import AsyncConnectionPool
 from starlette.datastructures import State
 
 from clipsift_common.errors import InvalidArgument
-from clipsift_common.objectstore import ObjectBlobStore, open_blob_store
+from clipsift_common.objectstore import ObjectBlobStore
 
 from .resumable import Upload, UploadStore
 from .s3multipart import Part, S3Multipart, is_s3
@@ -32,14 +32,8 @@ class ClaimedPart:
 
 
 def blob_store(state: State) -> ObjectBlobStore:
-    """The gateway's object store: ``state.blobs`` once it is one, else one opened on the same
-    settings (the same folder or bucket) and kept on ``state``."""
-    blobs = getattr(state, "blobs", None)
-    if isinstance(blobs, ObjectBlobStore):
-        return blobs
-    store = getattr(state, "upload_blobs", None)
-    if store is None:
-        store = state.upload_blobs = open_blob_store(state.settings)
+    """The gateway's object store."""
+    store: ObjectBlobStore = state.blobs
     return store
 
 

@@ -56,6 +56,12 @@ class S3Multipart:
         # uses inside the cluster; signing needs no request, so this client never connects.
         self.signer: Any = _client(options, presign_endpoint, addressing) if presign_endpoint else self.client
 
+    def move(self, source: str, target: str) -> None:
+        """A server-side move of blob keys of any size: boto3's managed copy switches to
+        UploadPartCopy above its threshold, where a single CopyObject stops at 5 GiB."""
+        self.client.copy({"Bucket": self.bucket, "Key": self.key(source)}, self.bucket, self.key(target))
+        self.client.delete_object(Bucket=self.bucket, Key=self.key(source))
+
     def key(self, blob_key: str) -> str:
         """The bucket key of a blob-store key."""
         return f"{self.prefix}/{blob_key}" if self.prefix else blob_key

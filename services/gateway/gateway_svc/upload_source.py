@@ -19,13 +19,13 @@ from starlette.datastructures import State
 
 from clipsift_common.blobkeys import job_prefix
 from clipsift_common.errors import InvalidArgument, NotFound
-from clipsift_common.objectstore import ObjectBlobStore, check_key
+from clipsift_common.objectstore import ObjectBlobStore
 
 from .resumable import Upload, UploadStore, conflict
-from .resumable_transfer import blob_store
+from .resumable_transfer import blob_store, multipart
 
 log = logging.getLogger(__name__)
-# S3's single-request CopyObject (what a rename is there) stops at 5 GiB; larger objects stay put.
+# S3's single-request CopyObject stops at 5 GiB.
 _MAX_SERVER_COPY = 5 * 1024**3
 _MAX_JSON_BYTES = 4096
 
@@ -52,6 +52,7 @@ class UploadSource:
     def __init__(self, state: State, upload: Upload) -> None:
         self._uploads = UploadStore(state.pool)
         self._store: ObjectBlobStore = blob_store(state)
+        self._s3 = multipart(state)
         self.upload = upload
         self.key = upload.object_key
         self._claimed_by: uuid.UUID | None = None
@@ -71,11 +72,17 @@ class UploadSource:
             raise conflict(f"upload {self.upload.id} was used or removed meanwhile")
         self._claimed_by = job_id
         target = f"{job_prefix(self.upload.tenant_id, str(job_id))}/source.video"
-        size = await asyncio.to_thread(self._store.size, self.key)
-        if size <= _MAX_SERVER_COPY or self._store.local_root is not None:
-            await asyncio.to_thread(_rename, self._store, self.key, target)
-            self.key = target
+        await asyncio.to_thread(self._move, self.key, target)
+        self.key = target
         return self.key
+
+    def _move(self, source: str, target: str) -> None:
+        # S3's single-request copy (what obstore's rename is there) stops at 5 GiB; bigger
+        # objects move by boto3's multipart copy.
+        if self._s3 is not None and self._store.size(source) > _MAX_SERVER_COPY:
+            self._s3.move(source, target)
+        else:
+            self._store.rename(source, target)
 
     async def release(self) -> None:
         """Undo ``claim`` after the job could not be created: the object and the upload as they were."""
@@ -83,18 +90,8 @@ class UploadSource:
             return
         try:
             if self.key != self.upload.object_key:
-                await asyncio.to_thread(_rename, self._store, self.key, self.upload.object_key)
+                await asyncio.to_thread(self._move, self.key, self.upload.object_key)
                 self.key = self.upload.object_key
             await self._uploads.move(self.upload, "used", "complete")
         except (NotFound, OSError, obstore.exceptions.BaseError):
             log.warning("could not give upload %s back", self.upload.id, exc_info=True)
-
-
-def _rename(store: ObjectBlobStore, source: str, target: str) -> None:
-    # ObjectBlobStore has no rename yet (asked of libs/common); obstore's is a server-side
-    # copy-and-delete on object stores and a file rename on the folder backend.
-    rename = getattr(store, "rename", None)
-    if rename is not None:
-        rename(source, target)
-        return
-    obstore.rename(store._store, check_key(source), check_key(target))
