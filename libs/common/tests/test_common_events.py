@@ -75,6 +75,24 @@ def test_make_event_and_its_dict_view() -> None:
     assert job_subject("job-9") == "jobs.*.*.job-9"
 
 
+def test_presigned_source_urls_are_redacted_from_every_view_of_an_event() -> None:
+    secret = "https://bucket.example/v.mp4?X-Amz-Signature=abc"
+    event = make_event(
+        job_id="job-10",
+        tenant_id="acme",
+        kind="dedup-videos",
+        event_type=events_pb2.EVENT_TYPE_REQUESTED,
+        key="requested",
+        payload={"source_url": secret, "videos": [{"source_url": secret, "name": "a.mp4"}], "count": 2},
+    )
+    view = event_to_dict(event)
+    assert secret not in str(view)
+    assert view["payload"]["source_url"] == "[redacted]"
+    assert view["payload"]["videos"] == [{"source_url": "[redacted]", "name": "a.mp4"}]
+    assert view["payload"]["count"] == 2
+    assert event.payload["source_url"] == secret  # the worker still gets it on the bus
+
+
 @pytest.mark.integration
 async def test_publishing_the_same_event_twice_stores_it_once(bus: EventBus) -> None:
     event = progress_event("job-dup", "progress/50")

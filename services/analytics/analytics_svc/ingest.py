@@ -21,7 +21,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 from nats.aio.msg import Msg
 from psycopg_pool import AsyncConnectionPool
@@ -33,7 +32,7 @@ from clipsift_common.deadletter import (
     retry_delay,
     retry_or_park,
 )
-from clipsift_common.events import TYPE_NAMES, EventBus, parse_event, pull_loop
+from clipsift_common.events import TYPE_NAMES, EventBus, parse_event, public_payload, pull_loop
 from clipsift_common.metrics import EVENTS_INGESTED
 from clipsift_common.supervised import describe
 
@@ -121,7 +120,7 @@ def row_or_reason(msg: Msg) -> EventRow | str:
             progress=event.progress,
             step=event.step,
             message=event.message,
-            payload=json.dumps(json_format.MessageToDict(event.payload)),
+            payload=json.dumps(public_payload(event)),
             attempt=max(1, event.attempt),
             occurred_at=event.occurred_at.ToDatetime(tzinfo=UTC),
             job_created_at=(

@@ -113,6 +113,24 @@ def _struct(values: Mapping[str, Any]) -> struct_pb2.Struct:
     return result
 
 
+# Payload fields that carry a credential (a presigned URL of a tenant's bucket object): they reach
+# the worker on the bus, but every view and store of events (REST, WebSocket, analytics) redacts them.
+SECRET_PAYLOAD_FIELDS = frozenset({"source_url"})
+
+
+def public_payload(event: events_pb2.JobEvent) -> dict[str, Any]:
+    """The event's payload with ``SECRET_PAYLOAD_FIELDS`` redacted (also in nested lists/objects)."""
+    return _redacted(json_format.MessageToDict(event.payload)) if event.HasField("payload") else {}
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: "[redacted]" if k in SECRET_PAYLOAD_FIELDS else _redacted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted(item) for item in value]
+    return value
+
+
 def event_to_dict(event: events_pb2.JobEvent) -> dict[str, Any]:
     """JSON-friendly view used by the REST API and the WebSocket."""
     return {
@@ -123,7 +141,7 @@ def event_to_dict(event: events_pb2.JobEvent) -> dict[str, Any]:
         "progress": round(event.progress, 4),
         "step": event.step,
         "message": event.message,
-        "payload": json_format.MessageToDict(event.payload) if event.HasField("payload") else {},
+        "payload": public_payload(event),
         "occurred_at": _iso(event.occurred_at),
         "attempt": event.attempt,
     }
