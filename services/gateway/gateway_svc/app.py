@@ -46,6 +46,7 @@ from .errors import install_error_handlers
 from .jobs import JobStore
 from .projector import JobProjector
 from .ratelimit import RateLimiter, RateLimitMiddleware
+from .resumable_transfer import Transfers, abort_expired
 from .retention import RetentionSweeper
 from .settings import GatewaySettings
 from .webui import mount_web_ui
@@ -139,7 +140,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         # Supervised loops: restarted when they fail; their health is on app.state for /readyz.
         state.projector = JobProjector(bus, state.jobs, settings)
         state.dead_jobs = DeadJobSweeper(bus, state.jobs, settings)
-        state.retention = RetentionSweeper(pool, state.blobs, settings)
+        state.retention = RetentionSweeper(
+            pool, state.blobs, settings, abort_uploads=lambda: abort_expired(pool, Transfers.of(state))
+        )
         loops = (state.projector, state.dead_jobs, state.retention)
         background = [asyncio.create_task(loop.run(stop)) for loop in loops]
         try:

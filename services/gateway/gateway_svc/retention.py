@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -125,7 +125,8 @@ async def set_tenant_retention(conn: AsyncConnection, tenant_id: str, days: floa
 class SweepResult:
     jobs: int = 0
     objects: int = 0
-    uploads: int = 0
+    uploads: int = 0  # orphaned uploads removed
+    aborted: int = 0  # resumable uploads given up past their expiry (``abort_uploads``)
 
 
 class RetentionSweeper(Supervised):
@@ -137,7 +138,10 @@ class RetentionSweeper(Supervised):
         blobs: ObjectBlobStore,
         settings: GatewaySettings,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        abort_uploads: Callable[[], Awaitable[int]] | None = None,
     ) -> None:
+        """``abort_uploads``: gives up resumable uploads open past their expiry (their S3
+        multipart uploads are no objects, so the orphan sweep cannot see them); returns how many."""
         super().__init__(
             restart_initial_seconds=settings.restart_initial_seconds,
             restart_max_seconds=settings.restart_max_seconds,
@@ -146,6 +150,7 @@ class RetentionSweeper(Supervised):
         self.blobs = blobs
         self.settings = settings
         self.clock = clock
+        self.abort_uploads = abort_uploads
         self.swept = SweepResult()  # totals since this process started
 
     async def run_once(self, stop: asyncio.Event) -> None:
@@ -154,7 +159,7 @@ class RetentionSweeper(Supervised):
         while not stop.is_set():
             result = await self.sweep()
             self.mark_healthy()
-            for name in ("jobs", "objects", "uploads"):
+            for name in ("jobs", "objects", "uploads", "aborted"):
                 setattr(self.swept, name, getattr(self.swept, name) + getattr(result, name))
             try:
                 await asyncio.wait_for(stop.wait(), self.settings.retention_sweep_seconds)
@@ -166,11 +171,18 @@ class RetentionSweeper(Supervised):
         now = self.clock()
         result = SweepResult()
         await self._expire_jobs(now, result)
+        if self.abort_uploads is not None:
+            result.aborted = await self.abort_uploads()
         await self._remove_orphaned_uploads(now, result)
-        if result.jobs or result.uploads:
+        if result.jobs or result.uploads or result.aborted:
             log.info(
                 "retention sweep",
-                extra={"jobs": result.jobs, "objects": result.objects, "uploads": result.uploads},
+                extra={
+                    "jobs": result.jobs,
+                    "objects": result.objects,
+                    "uploads": result.uploads,
+                    "aborted": result.aborted,
+                },
             )
         return result
 

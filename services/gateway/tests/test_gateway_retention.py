@@ -185,3 +185,17 @@ async def test_set_retention_refuses_an_unknown_tenant_and_negative_days(
             await set_retention(database_url, "initech", 5)
         with pytest.raises(InvalidArgument, match="must be 0"):
             await set_retention(database_url, "acme", -1)
+
+
+async def test_the_gateways_sweeper_also_gives_up_expired_resumable_uploads(blob_gateway, tmp_path):
+    async with blob_gateway({"blob_dir": tmp_path / "blobs"}) as gateway:
+        created = await gateway.client.post(
+            "/v1/uploads", json={"filename": "talk.mp4", "size": 1000}, headers=gateway.auth("acme")
+        )
+        assert created.status_code == 201, created.text
+        upload_id = created.json()["id"]
+        async with gateway.pool.connection() as conn:
+            await conn.execute("UPDATE resumable_uploads SET expires_at = now() - interval '1 second'")
+        assert (await gateway.app.state.retention.sweep()).aborted == 1
+        status = await gateway.client.get(f"/v1/uploads/{upload_id}", headers=gateway.auth("acme"))
+        assert status.json()["state"] == "aborted"
