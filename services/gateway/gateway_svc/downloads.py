@@ -12,9 +12,10 @@ import asyncio
 import re
 from dataclasses import dataclass
 from datetime import UTC
+from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import HTTPException, Request
+from fastapi import HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from clipsift_common.blobkeys import job_prefix, owns
@@ -22,6 +23,14 @@ from clipsift_common.errors import InvalidArgument, NotFound
 from clipsift_common.objectstore import ObjectBlobStore, check_key
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+# ``?redirect=false``: the bytes through the gateway even where the backend signs URLs, for clients
+# that may only talk to this origin (the web UI's Content-Security-Policy allows no bucket).
+Redirect = Annotated[
+    bool,
+    Query(description="false: stream the file through the gateway instead of a 307 to a signed URL"),
+]
 
 
 @dataclass(frozen=True)
@@ -80,11 +89,12 @@ async def serve_blob(
     filename: str,
     url_seconds: int,
     attachment: bool = True,
+    redirect: bool = True,
 ) -> Response:
     """``key`` for the caller: 307 to a signed URL valid ``url_seconds`` when the backend signs,
     else the bytes (206 for a satisfiable single ``Range``, 416 past the end)."""
     info = await asyncio.to_thread(blobs.info, key)  # NotFound: 404 before any redirect
-    url = await asyncio.to_thread(blobs.signed_url, key, url_seconds, "GET")
+    url = await asyncio.to_thread(blobs.signed_url, key, url_seconds, "GET") if redirect else None
     if url is not None:
         # no-store: the URL expires; a cached redirect would outlive it.
         return RedirectResponse(url, status_code=307, headers={"Cache-Control": "private, no-store"})

@@ -140,6 +140,25 @@ async def test_on_s3_a_download_is_a_redirect_to_a_signed_url_of_that_file(blob_
             assert (await outside.get(keyframe.headers["location"])).content == gateway.keyframe
 
 
+async def test_on_s3_a_client_confined_to_the_gateway_gets_the_bytes_with_ranges(blob_gateway, s3_target):
+    # The web UI may fetch from its own origin only: ?redirect=false streams through the gateway.
+    blob = {"blob_url": s3_target.url, "blob_options": s3_target.options, "blob_allow_http": True}
+    async with blob_gateway(blob) as gateway:
+        job_id = await gateway.add_clip_job("acme")
+        whole = await gateway.client.get(_clip_url(job_id) + "?redirect=false", headers=gateway.auth("acme"))
+        assert whole.status_code == 200, whole.text
+        assert whole.content == gateway.clip
+        ranged = await gateway.client.get(
+            _clip_url(job_id) + "?redirect=false", headers={**gateway.auth("acme"), "Range": "bytes=5-9"}
+        )
+        assert ranged.status_code == 206
+        assert ranged.content == gateway.clip[5:10]
+        other = await gateway.client.get(
+            _clip_url(job_id) + "?redirect=false", headers=gateway.auth("globex")
+        )
+        assert other.status_code == 404
+
+
 async def test_on_s3_no_url_is_handed_for_another_tenants_job_and_none_can_be_retargeted(
     blob_gateway, s3_target
 ):

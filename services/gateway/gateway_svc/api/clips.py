@@ -17,7 +17,7 @@ from clipsift_common.contracts import MAX_PROMPT_CHARS, AspectRatio, ClipOptions
 from clipsift_common.errors import InvalidArgument, ResourceExhausted
 
 from ..auth import Principal, authenticate
-from ..downloads import job_file_key, serve_blob
+from ..downloads import Redirect, job_file_key, serve_blob
 from ..submission import queue_job
 from ..upload_source import UploadSource, json_upload_id
 from ..uploads import check_declared_length, stream_to_blob
@@ -255,6 +255,7 @@ async def download_clip_file(
     jobs: Jobs,
     blobs: Blobs,
     settings: Settings,
+    redirect: Redirect = True,
 ) -> Response:
     """One file of one clip: clip.mp4, clip.srt, clip.vtt or thumbnail.jpg. On object storage a
     307 to a signed URL valid ``download_url_seconds``; otherwise the bytes, with ``Range``."""
@@ -272,4 +273,5 @@ async def download_clip_file(
         media_type=CLIP_FILES[name],
         filename=f"{job_id[:8]}-clip{index}-{name}",
         url_seconds=settings.download_url_seconds,
+        redirect=redirect,
     )

@@ -21,7 +21,7 @@ from clipsift_common.objectstore import ObjectBlobStore
 
 from ..auth import Principal, authenticate
 from ..blobio import BlobFile
-from ..downloads import job_file_key, serve_blob
+from ..downloads import Redirect, job_file_key, serve_blob
 from ..settings import GatewaySettings
 from ..submission import queue_job
 from ..upload_source import UploadSource, json_upload_id
@@ -128,6 +128,7 @@ async def download_keyframe(
     jobs: Jobs,
     blobs: Blobs,
     settings: Settings,
+    redirect: Redirect = True,
 ) -> Response:
     """One keyframe thumbnail (JPEG) of a completed analysis job: a 307 to a signed URL on object
     storage, else the bytes (with ``Range``)."""
@@ -143,6 +144,7 @@ async def download_keyframe(
         media_type="image/jpeg",
         filename=f"{job_id[:8]}-keyframe{index:03d}.jpg",
         url_seconds=settings.download_url_seconds,
+        redirect=redirect,
     )
 
 

@@ -110,10 +110,10 @@ export async function api(path, options = {}) {
 export async function fetchBlob(path) {
   let response;
   try {
-    // On object storage the gateway answers 307 to a short-lived signed URL of the bucket: followed
-    // (the browser drops the Authorization header when the redirect leaves this origin); the
-    // bucket's CORS rules must allow this origin to GET.
-    response = await fetch(path, { headers: authHeaders(), redirect: "follow" });
+    // On object storage the gateway would answer 307 to a signed URL of the bucket, which this
+    // page's Content-Security-Policy (connect-src 'self') may not fetch: ask for the bytes instead.
+    const url = path + (path.includes("?") ? "&" : "?") + "redirect=false";
+    response = await fetch(url, { headers: authHeaders() });
   } catch {
     throw new ApiError("Cannot reach the server to fetch the file", 0);
   }
