@@ -15,6 +15,9 @@ from typing import Any
 
 import pytest
 
+from clipsift_common.blobkeys import job_prefix
+from clipsift_common.objectstore import ObjectBlobStore
+
 CLI = [sys.executable, "-m", "clipsift_cli.main"]
 
 
@@ -27,6 +30,18 @@ class Platform:
     @property
     def runtime(self) -> dict[str, Any]:
         return dict(json.loads((self.home / "runtime.json").read_text()))
+
+    @property
+    def blobs(self) -> ObjectBlobStore:
+        """The platform's blob store (a folder or the embedded S3 server), as runtime.json names it."""
+        runtime = self.runtime
+        client_options = {"allow_http": True} if runtime["blob_allow_http"] else None
+        return ObjectBlobStore(runtime["blob_url"], runtime["blob_options"], client_options)
+
+    def job_keys(self, job_id: str) -> list[str]:
+        """Every object of the local tenant's job, relative to the job's prefix."""
+        prefix = job_prefix(self.runtime["tenant"], job_id)
+        return sorted(blob.key.removeprefix(prefix + "/") for blob in self.blobs.list(prefix))
 
     def cli(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

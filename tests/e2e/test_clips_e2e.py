@@ -232,13 +232,13 @@ def test_bad_uploads_are_refused_at_the_door(clip_platform: Platform, talk: Path
     assert "min_seconds" in reply.json()["detail"]
 
     # Nothing was kept of any refused upload.
-    blobs = Path(clip_platform.runtime["blob_dir"]) / "jobs"
+    jobs = f"tenants/{clip_platform.runtime['tenant']}/jobs/"
     listed = httpx.get(
         f"{clip_platform.runtime['gateway_url']}/v1/jobs?limit=500", headers=_auth(clip_platform)
     )
     kept = {j["id"] for j in listed.json()["jobs"]}
-    on_disk = {p.name for p in blobs.iterdir()} if blobs.exists() else set()
-    assert on_disk <= kept
+    stored = {blob.key.removeprefix(jobs).split("/")[0] for blob in clip_platform.blobs.list(jobs)}
+    assert stored <= kept
 
 
 def test_bad_videos_fail_the_job_with_a_reason(clip_platform: Platform, talk: Path, tmp_path: Path) -> None:
@@ -261,7 +261,7 @@ def test_bad_videos_fail_the_job_with_a_reason(clip_platform: Platform, talk: Pa
             headers=_auth(clip_platform),
         )
         assert manifest.status_code == 409
-        assert not (Path(clip_platform.runtime["blob_dir"]) / "jobs" / reply.json()["id"] / "clips").exists()
+        assert clip_platform.job_keys(reply.json()["id"]) == ["source.video"]  # no clip, no manifest
 
 
 def test_video_worker_killed_mid_job_is_redelivered(clip_platform: Platform, talk: Path) -> None:
@@ -279,9 +279,9 @@ def test_video_worker_killed_mid_job_is_redelivered(clip_platform: Platform, tal
     assert events[-1]["type"] == "completed", events[-1]
     assert max(e["attempt"] for e in events) == 2
     assert clip_platform.runtime["services"]["video"]["pid"] != video_pid
-    clips_dir = Path(clip_platform.runtime["blob_dir"]) / "jobs" / job_id / "clips"
-    assert sorted(p.name for p in clips_dir.iterdir()) == ["01", "manifest.json"]
-    assert not (Path(clip_platform.runtime["blob_dir"]) / "work" / job_id).exists()
+    clips = [key for key in clip_platform.job_keys(job_id) if key.startswith("clips/")]
+    assert {key.split("/")[1] for key in clips} == {"01", "manifest.json"}
+    assert not (clip_platform.home / "scratch" / "work" / job_id).exists()
 
 
 def test_a_server_path_under_an_allowed_root_is_clipped_in_place(clip_platform: Platform, talk: Path) -> None:
