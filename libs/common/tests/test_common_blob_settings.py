@@ -94,3 +94,35 @@ def test_copies_of_one_key_never_share_a_file(s3_target: ObjectStoreTarget, tmp_
         assert not second.exists()
         assert first.read_bytes() == b"RIFF"  # the other caller's copy is untouched
     assert list(tmp_path.iterdir()) == []
+
+
+class _FailingSecond(ObjectBlobStore):
+    """Loses its connection on the second file of a folder."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.calls = 0
+
+    def put_file(self, key: str, path: Path) -> int:
+        self.calls += 1
+        if self.calls == 2:
+            raise ConnectionError("connection reset")
+        return super().put_file(key, path)
+
+
+def test_publishing_a_folder_replaces_the_old_set_or_leaves_none(tmp_path: Path) -> None:
+    source = tmp_path / "out"
+    source.mkdir()
+    for name in ("a.mp4", "b.mp4", "manifest.json"):
+        (source / name).write_bytes(name.encode())
+    store = _FailingSecond(f"file://{tmp_path / 'blobs'}")
+    store.put_bytes("tenants/a/jobs/1/clips/stale.mp4", b"from a killed attempt")
+    with pytest.raises(ConnectionError):
+        store.publish_dir("tenants/a/jobs/1/clips", source, last="manifest.json")
+    assert store.list("tenants/a/jobs/1/clips") == []
+    assert store.publish_dir("tenants/a/jobs/1/clips", source, last="manifest.json") == 3
+    assert sorted(b.key.rsplit("/", 1)[1] for b in store.list("tenants/a/jobs/1/clips")) == [
+        "a.mp4",
+        "b.mp4",
+        "manifest.json",
+    ]

@@ -232,12 +232,7 @@ class VideoAnalysisJob:
         """The keyframes, then the result document."""
         folder = work / "analysis"
         (folder / "result.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        self.blobs.delete_prefix(f"{prefix}/analysis")  # files an earlier, killed attempt uploaded
-        try:
-            self.blobs.put_dir(f"{prefix}/analysis", folder, last="result.json")
-        except BaseException:
-            self.blobs.delete_prefix(f"{prefix}/analysis")
-            raise
+        self.blobs.publish_dir(f"{prefix}/analysis", folder, last="result.json")
 
 
 def _keyframe_view(

@@ -440,13 +440,7 @@ class ClipJob:
         see the set complete or not at all."""
         folder = work / "clips"
         (folder / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        self.blobs.delete_prefix(f"{prefix}/clips")  # files an earlier, killed attempt uploaded
-        try:
-            self.blobs.put_dir(f"{prefix}/clips", folder, last="manifest.json")
-        except BaseException:
-            # No manifest, so no reader would trust these; nor should anyone download them.
-            self.blobs.delete_prefix(f"{prefix}/clips")
-            raise
+        self.blobs.publish_dir(f"{prefix}/clips", folder, last="manifest.json")
 
 
 def _clip_window(options: ClipOptions, duration: float) -> tuple[float, float] | None:

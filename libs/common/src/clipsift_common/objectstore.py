@@ -128,6 +128,17 @@ class ObjectBlobStore:
                     written += target.write(chunk)
         return written
 
+    def publish_dir(self, prefix: str, directory: Path, last: str) -> int:
+        """Replace whatever is under ``prefix`` (an earlier, killed attempt's files) with the files
+        of ``directory``, ``last`` after all others: readers wait for ``last``, so they see the set
+        complete or not at all. A failed upload leaves nothing under ``prefix``."""
+        self.delete_prefix(prefix)
+        try:
+            return self.put_dir(prefix, directory, last=last)
+        except BaseException:
+            self.delete_prefix(prefix)
+            raise
+
     def get_dir(self, prefix: str, directory: Path) -> int:
         """Download every object under ``prefix/`` into ``directory``; returns how many."""
         blobs = self.list(prefix)
