@@ -186,8 +186,8 @@ async def test_bad_datasets_are_refused_with_the_reason(
     assert message in reply.json()["detail"]
     assert await models_platform.job_rows() == 0
     # Nothing of the refused upload is kept.
-    jobs = models_platform.blob_dir / "jobs"
-    assert not jobs.exists() or not any(p.is_file() for p in jobs.rglob("*"))
+    tenants = models_platform.blob_dir / "tenants"  # every job's blobs lie under its tenant's prefix
+    assert not tenants.exists() or not any(p.is_file() for p in tenants.rglob("*"))
 
 
 async def test_bad_names_and_options_are_refused(models_platform: ModelsPlatform) -> None:
