@@ -70,9 +70,9 @@ def _settings_env(
 async def serve_text() -> None:
     """The text service's half, in its own process as in production: gRPC server + dedup worker."""
     from clipsift.text.v1 import text_pb2_grpc
-    from clipsift_common.blobstore import LocalBlobStore
     from clipsift_common.events import EventBus
     from clipsift_common.grpc_server import GrpcServer, ServiceBinding
+    from clipsift_common.objectstore import open_blob_store
     from clipsift_common.worker import JobWorker
     from text_svc.dedup.detector import Detector
     from text_svc.dedup.job import DedupJob
@@ -90,7 +90,7 @@ async def serve_text() -> None:
     bus = await EventBus.from_settings(settings, name="bench-text")
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    job = DedupJob(detector, LocalBlobStore(settings.blob_dir))
+    job = DedupJob(detector, open_blob_store(settings))
     try:
         await JobWorker(bus, "dedup", "text-dedup", job, settings).run(stop)
     finally:

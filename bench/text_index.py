@@ -37,8 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from text_dedup import build_corpus, perturb
 
 from clipsift.text.v1 import index_pb2, index_pb2_grpc
-from clipsift_common.blobstore import LocalBlobStore
 from clipsift_common.grpc_server import GrpcServer, ServiceBinding
+from clipsift_common.objectstore import open_blob_store
 from text_svc.dedup.detector import Detector
 from text_svc.index.servicer import IndexServicer
 from text_svc.index.setup import open_text_index
@@ -105,7 +105,7 @@ async def run_clipsift(
         shingle_size=SHINGLE,
         index_max_documents_per_request=BATCH,
     )
-    index, pool = await open_text_index(settings, Detector(settings), None, LocalBlobStore(blob_dir))
+    index, pool = await open_text_index(settings, Detector(settings), None, open_blob_store(settings))
     server = GrpcServer(
         settings,
         [ServiceBinding(index_pb2_grpc.add_IndexServiceServicer_to_server, IndexServicer(index), "index")],
