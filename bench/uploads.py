@@ -14,7 +14,9 @@ repeated, each copy stamped with its index, so no two parts are equal). Runs:
   parts into the object, so the gateway reads and writes every byte once more).
 
 Each stored object is hashed back from S3 and compared with the file. Prints seconds, MiB/s, the
-ratio to the baseline and the gateway's peak RSS during each run.
+ratio to the baseline and the gateway's peak RSS during each run; then the video worker's own source
+fetch (``video_svc.sources.open_source``, streamed into its scratch) of the uploaded object in a
+child process, with that process's peak RSS.
 """
 
 from __future__ import annotations
@@ -190,6 +192,42 @@ def resumable_run(
     return done.object_key, seconds
 
 
+# The video worker's own code fetching a job's source (``sources.open_source``, what the clip job
+# runs before ffmpeg): a streamed download of the object into the worker's scratch.
+_WORKER_FETCH = """
+import asyncio, json, sys, time
+from pathlib import Path
+from clipsift_common.objectstore import open_blob_store
+from video_svc.settings import VideoSettings
+from video_svc.sources import SourceRef, open_source
+
+url, options, key, scratch = json.loads(sys.argv[1])
+settings = VideoSettings(blob_url=url, blob_options=options, blob_allow_http=True, scratch_dir=scratch,
+                         nats_url="nats://unused", database_url="postgresql://unused",
+                         audio_target="unused:1", vision_target="unused:1")
+
+async def fetch():
+    start = time.perf_counter()
+    source = SourceRef(blob_key=key)
+    async with open_source(open_blob_store(settings), settings, source, Path(scratch)) as path:
+        print(json.dumps({"seconds": time.perf_counter() - start, "bytes": path.stat().st_size}))
+
+asyncio.run(fetch())
+"""
+
+
+def worker_fetch(target: ObjectStoreTarget, key: str, scratch: Path) -> tuple[dict[str, Any], int]:
+    """The video worker's source fetch in a child process: its result and the child's peak RSS."""
+    scratch.mkdir()
+    argument = json.dumps([target.url, target.options, key, str(scratch)])
+    child = subprocess.Popen([sys.executable, "-c", _WORKER_FETCH, argument], stdout=subprocess.PIPE)
+    with PeakRss(child.pid) as rss:
+        out, _ = child.communicate(timeout=3600)
+    if child.returncode != 0:
+        raise RuntimeError(f"the worker's fetch failed (exit {child.returncode})")
+    return json.loads(out), rss.peak
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -222,6 +260,10 @@ def main() -> None:
                     results[f"{transport}_s"] = seconds
                     results[f"{transport}_gateway_peak_rss_mib"] = rss.peak / MiB
                     httpx.get(f"{url}/healthz").raise_for_status()
+                fetched, peak = worker_fetch(target, object_key, work / "worker-scratch")
+                assert fetched["bytes"] == args.mib * MiB
+                results["worker_fetch_s"] = fetched["seconds"]
+                results["worker_peak_rss_mib"] = peak / MiB
     report(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
@@ -238,6 +280,11 @@ def report(results: dict[str, Any]) -> None:
         rss = results[f"{transport}_gateway_peak_rss_mib"]
         name = f"resumable, {transport}"
         print(f"{name:<34}{seconds:>9.1f}{mib / seconds:>9.0f}{seconds / base:>12.2f}{rss:>14.0f} MiB")
+    seconds = results["worker_fetch_s"]
+    print(
+        f"video worker fetching the object to scratch: {seconds:.1f} s ({mib / seconds:.0f} MiB/s), "
+        f"peak RSS {results['worker_peak_rss_mib']:.0f} MiB"
+    )
 
 
 if __name__ == "__main__":
