@@ -30,9 +30,13 @@ INVALID_KEY = "invalid or revoked API key"
 
 @dataclass(frozen=True)
 class Principal:
-    tenant_id: str
+    tenant_id: str  # the organisation the caller acts for
     key_id: str
-    is_admin: bool
+    is_admin: bool  # a platform operator's key: reads every organisation's analytics
+    # The caller's role in its organisation and, for a key, the scopes that narrow it (None: the
+    # role's every permission); see permissions.py.
+    role: str = "admin"
+    scopes: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
