@@ -1,19 +1,24 @@
 """Operator commands run next to the gateway (``kubectl exec ... python -m gateway_svc.admin``).
 
-python -m gateway_svc.admin create-key --tenant acme [--label ci] [--admin] [--expires-in-days 90]
+python -m gateway_svc.admin create-key --tenant acme [--label ci] [--role editor] [--scope jobs:write ...]
+                                      [--service-account ci] [--admin] [--expires-in-days 90]
 python -m gateway_svc.admin list-keys [--tenant acme]
 python -m gateway_svc.admin revoke-key PREFIX [--tenant acme]
 python -m gateway_svc.admin set-retention --tenant acme (--days 30 | --default)   (0 days: keep)
 python -m gateway_svc.admin migrate     (apply pending gateway migrations; the Helm hook Job runs it)
 python -m gateway_svc.admin rotate-bucket-keys   (re-encrypt tenant bucket credentials with the first
                                                   of CLIPSIFT_GATEWAY_BUCKET_SECRET_KEYS)
+
+Every change (keys, retention, bucket keys) is recorded in the audit log with the actor ``admin-cli``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import psycopg
 from pydantic import ValidationError
@@ -22,19 +27,59 @@ from clipsift_common.db import migrate
 from clipsift_common.errors import ClipsiftError, InvalidArgument
 
 from .app import MIGRATIONS
+from .audit import ADMIN_CLI, AuditEntry, insert, key_actor
 from .auth import KeyInfo, create_api_key, list_api_keys, revoke_api_key
 from .buckets import BucketCipher, rotate_bucket_secrets
 from .retention import set_tenant_retention
+from .roles import Permission, Role
 from .settings import AdminSettings
 
 
+async def _audit(
+    conn: psycopg.AsyncConnection,
+    action: str,
+    tenant: str | None,
+    target: str,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Record an operator's change in the audit log (actor ``admin-cli``), committed at once."""
+    entry = AuditEntry(action, "ok", tenant_id=tenant, actor=ADMIN_CLI, target=target, details=details or {})
+    async with conn.transaction():
+        await insert(conn, [entry])
+
+
+def _seconds(lifetime: timedelta | None) -> float | None:
+    return lifetime.total_seconds() if lifetime is not None else None
+
+
 async def create_key(
-    database_url: str, tenant: str, label: str, is_admin: bool, expires_in: timedelta | None = None
+    database_url: str,
+    tenant: str,
+    label: str,
+    is_admin: bool,
+    expires_in: timedelta | None = None,
+    *,
+    role: str = Role.ADMIN,
+    scopes: Sequence[str] | None = None,
+    service_account: str = "default",
 ) -> str:
-    """Apply the gateway migrations if needed, then create an API key for ``tenant``."""
+    """Apply the gateway migrations if needed, then create an API key for ``tenant`` with ``role``
+    (narrowed to ``scopes``; ``is_admin``: a platform operator's key besides)."""
     await migrate(database_url, "gateway", MIGRATIONS)
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
-        return await create_api_key(conn, tenant, label, is_admin, expires_in)
+        key = await create_api_key(
+            conn,
+            tenant,
+            label,
+            is_admin,
+            expires_in,
+            role=role,
+            scopes=scopes,
+            service_account=service_account,
+        )
+        details = {"label": label, "is_admin": is_admin, "expires_in_seconds": _seconds(expires_in)}
+        await _audit(conn, "key.create", tenant, key_actor(f"Bearer {key}"), details)
+        return key
 
 
 async def list_keys(database_url: str, tenant: str | None = None) -> list[KeyInfo]:
@@ -46,7 +91,9 @@ async def list_keys(database_url: str, tenant: str | None = None) -> list[KeyInf
 async def revoke_key(database_url: str, prefix: str, tenant: str | None = None) -> KeyInfo:
     await migrate(database_url, "gateway", MIGRATIONS)
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
-        return await revoke_api_key(conn, prefix, tenant)
+        revoked = await revoke_api_key(conn, prefix, tenant)
+        await _audit(conn, "key.revoke", revoked.tenant_id, revoked.prefix)
+        return revoked
 
 
 async def set_retention(database_url: str, tenant: str, days: float | None) -> None:
@@ -59,6 +106,7 @@ async def set_retention(database_url: str, tenant: str, days: float | None) -> N
         if await cur.fetchone() is None:
             raise InvalidArgument(f"no tenant {tenant!r}")
         await set_tenant_retention(conn, tenant, days)
+        await _audit(conn, "retention.set", tenant, tenant, {"days": days})
 
 
 async def migrate_schema(database_url: str) -> list[int]:
@@ -68,26 +116,33 @@ async def migrate_schema(database_url: str) -> list[int]:
 
 async def rotate_bucket_keys(database_url: str, cipher: BucketCipher) -> int:
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
-        return await rotate_bucket_secrets(conn, cipher)
+        count = await rotate_bucket_secrets(conn, cipher)
+        await _audit(conn, "bucket_keys.rotate", None, "", {"re_encrypted": count})
+        return count
 
 
 def format_keys(keys: list[KeyInfo], now: datetime | None = None) -> str:
-    """One line per key, for people: prefix, tenant, state, admin, created, expires, label."""
+    """One line per key, for people: prefix, tenant, state, role, scopes, platform admin, created,
+    expires, service account / label."""
     now = now or datetime.now(UTC)
 
     def when(moment: datetime | None) -> str:
         return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if moment else "never"
 
-    rows = [("PREFIX", "TENANT", "STATE", "ADMIN", "CREATED (UTC)", "EXPIRES (UTC)", "LABEL")]
+    rows = [
+        ("PREFIX", "TENANT", "STATE", "ROLE", "SCOPES", "PLATFORM", "CREATED (UTC)", "EXPIRES (UTC)", "LABEL")
+    ]
     rows += [
         (
             k.prefix,
             k.tenant_id,
             k.state(now),
-            "yes" if k.is_admin else "no",
+            k.role,
+            "all" if k.scopes is None else ",".join(k.scopes),
+            "admin" if k.is_admin else "-",
             when(k.created_at),
             when(k.expires_at),
-            k.label,
+            f"{k.service_account}/{k.label}" if k.label else k.service_account,
         )
         for k in keys
     ]
@@ -113,7 +168,15 @@ def main() -> None:
     create = commands.add_parser("create-key", help="create an API key for a tenant (created if new)")
     create.add_argument("--tenant", required=True)
     create.add_argument("--label", default="")
-    create.add_argument("--admin", action="store_true", help="may query analytics across tenants")
+    create.add_argument("--role", default=Role.ADMIN.value, choices=[role.value for role in Role])
+    create.add_argument(
+        "--scope",
+        action="append",
+        choices=[permission.value for permission in Permission],
+        help="narrow the key to this permission of its role (repeat); default: all the role's",
+    )
+    create.add_argument("--service-account", default="default", help="the service account owning the key")
+    create.add_argument("--admin", action="store_true", help="platform operator: analytics across tenants")
     create.add_argument("--expires-in-days", type=float, help="refused after this many days (default: never)")
     listing = commands.add_parser("list-keys", help="every key's prefix, tenant, state and expiry")
     listing.add_argument("--tenant")
@@ -153,7 +216,8 @@ def main() -> None:
             print(f"revoked key {revoked.prefix} of tenant {revoked.tenant_id}")
         else:
             lifetime = expiry(args.expires_in_days)
-            print(asyncio.run(create_key(url, args.tenant, args.label, args.admin, lifetime)))
+            grant = {"role": args.role, "scopes": args.scope, "service_account": args.service_account}
+            print(asyncio.run(create_key(url, args.tenant, args.label, args.admin, lifetime, **grant)))
     except (ClipsiftError, psycopg.Error, ValueError) as exc:
         parser.exit(1, f"error: {exc}\n")
 

@@ -29,6 +29,7 @@ from .api import (
     images,
     indexes,
     jobs,
+    keys,
     models,
     resumable,
     text,
@@ -75,6 +76,7 @@ _ROUTERS = (
     tickets,
     buckets,
     resumable,
+    keys,
 )
 
 

@@ -12,14 +12,19 @@ import hashlib
 import re
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from fastapi import HTTPException, Request, WebSocket, status
+from fastapi import HTTPException, WebSocket, status
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
+from starlette.requests import HTTPConnection
 
 from clipsift_common.errors import InvalidArgument, NotFound
+
+from .roles import Role, check_grant
 
 _TENANT = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 # The ASGI scope key under which the edge leaves the authenticated caller.
@@ -32,7 +37,9 @@ INVALID_KEY = "invalid or revoked API key"
 class Principal:
     tenant_id: str  # the organisation the caller acts for
     key_id: str
-    is_admin: bool  # a platform operator's key: reads every organisation's analytics
+    # Platform-admin semantics: a platform operator's key, which reads every organisation's
+    # analytics. It grants nothing inside an organisation: that is the role's (permissions.py).
+    is_admin: bool
     # The caller's role in its organisation and, for a key, the scopes that narrow it (None: the
     # role's every permission); see permissions.py.
     role: str = "admin"
@@ -50,6 +57,9 @@ class KeyInfo:
     created_at: datetime
     expires_at: datetime | None
     revoked_at: datetime | None
+    role: str
+    scopes: list[str] | None
+    service_account: str
 
     def state(self, now: datetime) -> str:
         if self.revoked_at is not None:
@@ -73,9 +83,16 @@ async def create_api_key(
     label: str = "",
     is_admin: bool = False,
     expires_in: timedelta | None = None,
+    *,
+    role: str = Role.ADMIN,
+    scopes: Sequence[str] | None = None,
+    service_account: str = "default",
 ) -> str:
-    """Create the tenant if needed and a new key for it (valid for ``expires_in``, or until
-    revoked); return the key (shown only now)."""
+    """Create the tenant (organisation) if needed and a new key for it, of one of its service
+    accounts, acting with ``role`` narrowed to ``scopes`` (None: all the role's permissions; scopes
+    outside the role are refused), valid for ``expires_in`` or until revoked; return the key
+    (shown only now). The default role, admin, is what every tenant key could do before roles."""
+    checked_role, checked_scopes = check_grant(role, scopes)
     if not _TENANT.match(tenant_id):
         raise InvalidArgument(
             f"tenant id {tenant_id!r} must be 1-63 lowercase letters, digits or dashes, starting alphanumeric"
@@ -87,9 +104,21 @@ async def create_api_key(
     async with conn.transaction():
         await conn.execute("INSERT INTO tenants (id) VALUES (%s) ON CONFLICT DO NOTHING", (tenant_id,))
         await conn.execute(
-            "INSERT INTO api_keys (id, tenant_id, key_hash, prefix, label, is_admin, expires_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s, now() + %s::interval)",
-            (uuid.uuid4(), tenant_id, hash_key(key), prefix, label, is_admin, expires_in),
+            "INSERT INTO api_keys (id, tenant_id, key_hash, prefix, label, is_admin, expires_at, "
+            "role, scopes, service_account) "
+            "VALUES (%s, %s, %s, %s, %s, %s, now() + %s::interval, %s, %s, %s)",
+            (
+                uuid.uuid4(),
+                tenant_id,
+                hash_key(key),
+                prefix,
+                label,
+                is_admin,
+                expires_in,
+                checked_role.value,
+                None if checked_scopes is None else list(checked_scopes),
+                service_account,
+            ),
         )
     return key
 
@@ -98,19 +127,34 @@ async def lookup(pool: AsyncConnectionPool, key: str) -> Principal:
     """The caller a key stands for; ``Refused`` when it is unknown, revoked or expired."""
     async with pool.connection() as conn:
         cur = await conn.execute(
-            "SELECT id::text, tenant_id, is_admin, expires_at, expires_at <= now() FROM api_keys "
+            "SELECT id::text, tenant_id, is_admin, role, scopes, expires_at, expires_at <= now() "
+            "FROM api_keys "
             "WHERE key_hash = %s AND revoked_at IS NULL",
             (hash_key(key),),
         )
         row = await cur.fetchone()
     if row is None:
         raise Refused(INVALID_KEY)
-    if row[4]:
-        raise Refused(f"API key expired at {row[3].astimezone(UTC).isoformat(timespec='seconds')}")
-    return Principal(tenant_id=row[1], key_id=row[0], is_admin=row[2])
+    if row[6]:
+        raise Refused(f"API key expired at {row[5].astimezone(UTC).isoformat(timespec='seconds')}")
+    return _principal(row)
 
 
-_KEY_COLUMNS = "prefix, tenant_id, label, is_admin, created_at, expires_at, revoked_at"
+def _principal(row: Sequence[Any]) -> Principal:
+    """A principal from a key row's ``id, tenant_id, is_admin, role, scopes``."""
+    key_id, tenant_id, is_admin, role, scopes = row[:5]
+    return Principal(
+        tenant_id=tenant_id,
+        key_id=key_id,
+        is_admin=is_admin,
+        role=role,
+        scopes=None if scopes is None else tuple(scopes),
+    )
+
+
+_KEY_COLUMNS = (
+    "prefix, tenant_id, label, is_admin, created_at, expires_at, revoked_at, role, scopes, service_account"
+)
 
 
 async def list_api_keys(conn: AsyncConnection, tenant_id: str | None = None) -> list[KeyInfo]:
@@ -141,6 +185,8 @@ async def revoke_api_key(conn: AsyncConnection, prefix: str, tenant_id: str | No
             raise InvalidArgument(
                 f"{len(rows)} keys have prefix {prefix!r} (tenants {tenants}): name the tenant"
             )
+        # Its unused WebSocket tickets go with it (redeem_ticket also refuses them by the key).
+        await conn.execute("DELETE FROM ws_tickets WHERE key_id = %s", (rows[0][0],))
         cur = await conn.execute(
             f"UPDATE api_keys SET revoked_at = now() WHERE id = %s RETURNING {_KEY_COLUMNS}", (rows[0][0],)
         )
@@ -169,7 +215,8 @@ async def redeem_ticket(pool: AsyncConnectionPool, ticket: str) -> Principal:
     async with pool.connection() as conn:
         cur = await conn.execute(
             "WITH used AS (DELETE FROM ws_tickets WHERE ticket_hash = %s RETURNING key_id, expires_at) "
-            "SELECT k.id::text, k.tenant_id, k.is_admin FROM used JOIN api_keys k ON k.id = used.key_id "
+            "SELECT k.id::text, k.tenant_id, k.is_admin, k.role, k.scopes "
+            "FROM used JOIN api_keys k ON k.id = used.key_id "
             "WHERE used.expires_at > now() AND k.revoked_at IS NULL "
             "AND (k.expires_at IS NULL OR k.expires_at > now())",
             (hash_key(ticket),),
@@ -177,7 +224,7 @@ async def redeem_ticket(pool: AsyncConnectionPool, ticket: str) -> Principal:
         row = await cur.fetchone()
     if row is None:
         raise Refused("invalid, used or expired ticket: get a new one from POST /v1/ws-tickets")
-    return Principal(tenant_id=row[1], key_id=row[0], is_admin=row[2])
+    return _principal(row)
 
 
 def bearer(header: str | None) -> str | None:
@@ -191,9 +238,9 @@ def _unauthorized(message: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"})
 
 
-async def authenticate(request: Request) -> Principal:
-    """FastAPI dependency: the caller's tenant, or 401. Behind the edge the principal is already
-    in the scope; the lookup is for an app mounted without it."""
+async def authenticate(request: HTTPConnection) -> Principal:
+    """FastAPI dependency (HTTP and WebSocket routes): the caller's tenant, or 401. Behind the edge
+    the principal is already in the scope; the lookup is for an app mounted without it."""
     principal = request.scope.get(PRINCIPAL_SCOPE_KEY)
     if isinstance(principal, Principal):
         return principal

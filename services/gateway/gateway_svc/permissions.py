@@ -9,86 +9,62 @@ neither, then calls every route with every role."""
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, WebSocket, WebSocketException, status
+from starlette.requests import HTTPConnection
 
 from .auth import Principal, authenticate
+from .roles import ROLE_PERMISSIONS, ROLE_RANK, Permission, Role, check_grant, permissions_of
 
+# Close code of a WebSocket refused for a missing permission (4000-4999: the application's; 4403
+# mirrors HTTP 403 as the job-events route's 4404 mirrors 404).
+WS_FORBIDDEN = 4403
 
-class Permission(enum.StrEnum):
-    JOBS_READ = "jobs:read"  # job status, results, clips, keyframes, events, own uploads
-    JOBS_WRITE = "jobs:write"  # submit and delete jobs, upload media
-    ANALYZE = "analyze:run"  # request-sized analysis: similarity, analyze, compare, image checks
-    INDEXES_READ = "indexes:read"
-    INDEXES_WRITE = "indexes:write"
-    MODELS_READ = "models:read"
-    MODELS_PREDICT = "models:predict"
-    MODELS_WRITE = "models:write"  # train, deploy, undeploy, roll back
-    ANALYTICS_READ = "analytics:read"
-    BUCKETS_READ = "buckets:read"
-    BUCKETS_ADMIN = "buckets:admin"  # register and remove buckets (credentials)
-    KEYS_ADMIN = "keys:admin"  # create, list and revoke the organisation's keys
-    AUDIT_READ = "audit:read"
+__all__ = [
+    "PUBLIC_ROUTES",
+    "ROLE_PERMISSIONS",
+    "ROLE_RANK",
+    "SIGNED_IN_ROUTES",
+    "Permission",
+    "Role",
+    "check_grant",
+    "declared_permission",
+    "granted",
+    "requires",
+]
 
-
-class Role(enum.StrEnum):
-    VIEWER = "viewer"
-    EDITOR = "editor"
-    ADMIN = "admin"
-    OWNER = "owner"
-
-
-_VIEWER = frozenset(
-    {
-        Permission.JOBS_READ,
-        Permission.INDEXES_READ,
-        Permission.MODELS_READ,
-        Permission.ANALYTICS_READ,
-        Permission.BUCKETS_READ,
-    }
-)
-_EDITOR = _VIEWER | {
-    Permission.JOBS_WRITE,
-    Permission.ANALYZE,
-    Permission.INDEXES_WRITE,
-    Permission.MODELS_PREDICT,
-    Permission.MODELS_WRITE,
-}
-_ADMIN = _EDITOR | {Permission.BUCKETS_ADMIN, Permission.KEYS_ADMIN, Permission.AUDIT_READ}
-
-ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.VIEWER: _VIEWER,
-    Role.EDITOR: frozenset(_EDITOR),
-    Role.ADMIN: frozenset(_ADMIN),
-    Role.OWNER: frozenset(_ADMIN),
-}
 
 # Routes anyone may call: probes and the API description (the web UI's static files are a mount).
 PUBLIC_ROUTES = frozenset(
     {"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc"}
 )
+# Routes any authenticated caller may call, whatever its role and scopes (they declare
+# ``Depends(authenticate)`` instead): what the caller itself may do.
+SIGNED_IN_ROUTES = frozenset({"/v1/me"})
 
 
 def granted(principal: Principal) -> frozenset[Permission]:
     """What the caller may do: its role's permissions, narrowed to its key's scopes if it has any."""
-    allowed = ROLE_PERMISSIONS[Role(principal.role)]
-    if principal.scopes is None:
-        return allowed
-    return allowed & frozenset(Permission(scope) for scope in principal.scopes)
+    return permissions_of(principal.role, principal.scopes)
 
 
 def requires(permission: Permission) -> Any:
-    """A route dependency: the authenticated caller, or 403 naming the permission it lacks."""
+    """A route dependency: the authenticated caller, or 403 (a WebSocket: close code 4403 before
+    the handshake completes) naming the permission it lacks."""
 
-    async def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    async def check(
+        connection: HTTPConnection, principal: Annotated[Principal, Depends(authenticate)]
+    ) -> Principal:
         if permission not in granted(principal):
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                f"this key (role {principal.role}) lacks the permission {permission.value}",
-            )
+            message = f"this key (role {principal.role}) lacks the permission {permission.value}"
+            if isinstance(connection, WebSocket):
+                # Accepted first, as the edge does for 4401: a close during the handshake reaches
+                # the client as a bare HTTP 403, without this code and reason.
+                await connection.accept()
+                raise WebSocketException(WS_FORBIDDEN, message)
+            raise HTTPException(status.HTTP_403_FORBIDDEN, message)
         return principal
 
     check.permission = permission  # type: ignore[attr-defined]  # read by the route-table test
@@ -99,9 +75,3 @@ def declared_permission(dependency: Callable[..., Awaitable[Any]] | Any) -> Perm
     """The permission a ``requires`` dependency checks (None for any other dependency)."""
     value = getattr(dependency, "permission", None)
     return value if isinstance(value, Permission) else None
-
-
-def request_permissions(request: Request) -> frozenset[Permission]:
-    """The caller's permissions, for views that show or hide actions (the web UI)."""
-    principal = request.scope.get("clipsift.principal")
-    return granted(principal) if isinstance(principal, Principal) else frozenset()

@@ -222,7 +222,8 @@ class LocalPlatform:
                 )
                 if reply.status_code == 200:
                     return str(previous["api_key"])
-        create = ["create-key", f"--tenant={LOCAL_TENANT}", "--label=clipsift up", "--admin"]
+        # The local tenant's owner, and a platform operator (analytics of every tenant).
+        create = ["create-key", f"--tenant={LOCAL_TENANT}", "--label=clipsift up", "--role=owner", "--admin"]
         return gateway_admin(self.database_url, *create, env=self.config.extra_env)
 
     def write_runtime(self) -> None:

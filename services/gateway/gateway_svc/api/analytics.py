@@ -14,7 +14,8 @@ from google.protobuf.message import Message
 
 from clipsift.analytics.v1 import analytics_pb2
 
-from ..auth import Principal, authenticate
+from ..auth import Principal
+from ..permissions import Permission, requires
 from .bodies import as_dict
 from .deps import AnalyticsService
 from .params import OptionalPlain, Plain, plain_schema
@@ -126,7 +127,7 @@ def _range(
 
 
 def bucketed_range(
-    principal: Annotated[Principal, Depends(authenticate)],
+    principal: Annotated[Principal, requires(Permission.ANALYTICS_READ)],
     since: Since = None,
     until: Until = None,
     bucket: Bucket = "day",
@@ -161,7 +162,7 @@ def as_json(message: Message) -> dict[str, Any]:
 
 @router.get("/summary", response_model=SummaryReply)
 async def summary(
-    principal: Annotated[Principal, Depends(authenticate)],
+    principal: Annotated[Principal, requires(Permission.ANALYTICS_READ)],
     analytics: AnalyticsService,
     since: Since = None,
     until: Until = None,
@@ -207,7 +208,7 @@ async def latency(query: Range, analytics: AnalyticsService) -> dict[str, Any]:
 
 @router.get("/failures", response_model=reply_model(analytics_pb2.FailuresResponse.DESCRIPTOR, style="rest"))
 async def failures(
-    principal: Annotated[Principal, Depends(authenticate)],
+    principal: Annotated[Principal, requires(Permission.ANALYTICS_READ)],
     analytics: AnalyticsService,
     since: Since = None,
     until: Until = None,
@@ -247,7 +248,7 @@ async def report(
 @router.get("/reports", response_model=ListedReports)
 async def reports(
     request: Request,
-    principal: Annotated[Principal, Depends(authenticate)],
+    principal: Annotated[Principal, requires(Permission.ANALYTICS_READ)],
     analytics: AnalyticsService,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     tenant: Tenant = None,
@@ -263,7 +264,7 @@ async def reports(
 
 @router.get("/reports/{report_id}", response_class=Response, name="download_report", responses=_REPORT_MEDIA)
 async def download_report(
-    principal: Annotated[Principal, Depends(authenticate)],
+    principal: Annotated[Principal, requires(Permission.ANALYTICS_READ)],
     analytics: AnalyticsService,
     report_id: Annotated[Plain, Path(max_length=128, json_schema_extra=plain_schema())],
 ) -> Response:

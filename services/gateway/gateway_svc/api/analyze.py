@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends
 from pydantic import BaseModel, Field
 
 from clipsift.text.v1 import analysis_pb2
 
-from ..auth import Principal, authenticate
+from ..auth import Principal
+from ..permissions import Permission, requires
 from .bodies import Text, as_dict, check_size
 from .deps import AnalysisService, Settings
 from .proto_models import reply_model
@@ -30,7 +30,7 @@ class AnalyzeIn(BaseModel):
 @router.post("/analyze", response_model=reply_model(analysis_pb2.AnalyzeResponse.DESCRIPTOR))
 async def analyze(
     body: AnalyzeIn,
-    principal: Annotated[Principal, Depends(authenticate)],
+    principal: Annotated[Principal, requires(Permission.ANALYZE)],
     analysis: AnalysisService,
     settings: Settings,
 ) -> dict[str, Any]:

@@ -7,13 +7,14 @@ import asyncio
 import json
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Path, Request
+from fastapi import HTTPException, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from clipsift_common.errors import InvalidArgument, NotFound, ResourceExhausted
 
-from ..auth import Principal, authenticate
+from ..auth import Principal
 from ..buckets import NAME, BucketExists, BucketRegistry
+from ..permissions import Permission, requires
 from ..uploads import check_declared_length
 from .schemas import ReplyRouter
 
@@ -55,21 +56,14 @@ def _registry(request: Request) -> BucketRegistry:
     return registry
 
 
-def _admin(principal: Principal) -> Principal:
-    if not principal.is_admin:
-        raise HTTPException(403, "registering or deleting buckets needs an admin key of the tenant")
-    return principal
-
-
 @router.post("", status_code=201, response_model=BucketView)
 async def register_bucket(
-    body: BucketIn, request: Request, principal: Annotated[Principal, Depends(authenticate)]
+    body: BucketIn, request: Request, principal: Annotated[Principal, requires(Permission.BUCKETS_ADMIN)]
 ) -> dict[str, Any]:
-    """Register a bucket of the caller's tenant (admin keys only). The gateway lists it with the
-    given credentials first: wrong credentials, a missing bucket or an endpoint on a private
+    """Register a bucket of the caller's tenant (buckets:admin: its admins and owners). The gateway
+    lists it with the given credentials first: wrong credentials, a missing bucket or an endpoint on a private
     address get a 400 saying so, and nothing is stored. The credentials are stored encrypted and
     never returned."""
-    _admin(principal)
     try:
         bucket = await _registry(request).register(principal.tenant_id, body.name, body.url, body.options)
     except BucketExists as exc:
@@ -79,7 +73,7 @@ async def register_bucket(
 
 @router.get("", response_model=BucketList)
 async def list_buckets(
-    request: Request, principal: Annotated[Principal, Depends(authenticate)]
+    request: Request, principal: Annotated[Principal, requires(Permission.BUCKETS_READ)]
 ) -> dict[str, Any]:
     """The caller's tenant's buckets, without their secrets."""
     return {"buckets": [bucket.view() for bucket in await _registry(request).list(principal.tenant_id)]}
@@ -87,11 +81,10 @@ async def list_buckets(
 
 @router.delete("/{name}", status_code=204)
 async def delete_bucket(
-    name: BucketName, request: Request, principal: Annotated[Principal, Depends(authenticate)]
+    name: BucketName, request: Request, principal: Annotated[Principal, requires(Permission.BUCKETS_ADMIN)]
 ) -> None:
-    """Forget a bucket and its credentials (admin keys only); jobs already queued keep their
-    signed URL until it expires."""
-    _admin(principal)
+    """Forget a bucket and its credentials (buckets:admin: the organisation's admins and owners);
+    jobs already queued keep their signed URL until it expires."""
     await _registry(request).delete(principal.tenant_id, name)
 
 

@@ -7,7 +7,7 @@ import json
 import uuid
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Path, Query, Request
+from fastapi import HTTPException, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -16,8 +16,9 @@ from clipsift_common.blobkeys import job_prefix
 from clipsift_common.contracts import MAX_PROMPT_CHARS, AspectRatio, ClipOptions, parse_range
 from clipsift_common.errors import InvalidArgument, ResourceExhausted
 
-from ..auth import Principal, authenticate
+from ..auth import Principal
 from ..downloads import Redirect, job_file_key, serve_blob
+from ..permissions import Permission, requires
 from ..submission import queue_job
 from ..upload_source import UploadSource, json_upload_id
 from ..uploads import check_declared_length, stream_to_blob
@@ -73,7 +74,7 @@ class ClipManifest(_Open):
 @router.post("/v1/clips", status_code=202, response_model=JobView, openapi_extra=VIDEO_BODY)
 async def submit_clips(
     request: Request,
-    principal: Annotated[Principal, Depends(authenticate)],
+    principal: Annotated[Principal, requires(Permission.JOBS_WRITE)],
     video: VideoService,
     count: Annotated[int, Query(ge=1, le=50)] = 3,
     min_seconds: Annotated[float, Query(ge=3, le=600)] = 15.0,
@@ -225,7 +226,7 @@ async def _manifest(jobs: Jobs, blobs: Blobs, job_id: str, tenant_id: str) -> di
 
 @router.get("/v1/jobs/{job_id}/clips", response_model=ClipManifest)
 async def list_clips(
-    job_id: JobId, principal: Annotated[Principal, Depends(authenticate)], jobs: Jobs, blobs: Blobs
+    job_id: JobId, principal: Annotated[Principal, requires(Permission.JOBS_READ)], jobs: Jobs, blobs: Blobs
 ) -> dict[str, Any]:
     """The job's clips, best first: score with every component, transcript, title, file URLs."""
     manifest = await _manifest(jobs, blobs, job_id, principal.tenant_id)
@@ -251,7 +252,7 @@ async def download_clip_file(
     index: Annotated[int, Path(ge=0, le=MAX_INDEX)],
     name: Annotated[str, Path(max_length=32, description=", ".join(CLIP_FILES))],
     request: Request,
-    principal: Annotated[Principal, Depends(authenticate)],
+    principal: Annotated[Principal, requires(Permission.JOBS_READ)],
     jobs: Jobs,
     blobs: Blobs,
     settings: Settings,

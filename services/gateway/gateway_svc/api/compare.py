@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, Query
+from fastapi import Query
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from clipsift.text.v1 import text_pb2
 
-from ..auth import Principal, authenticate
+from ..auth import Principal
+from ..permissions import Permission, requires
 from .bodies import Text, as_dict, check_size
 from .deps import Settings, TextService
 from .proto_models import reply_model
@@ -39,7 +40,7 @@ class CompareIn(BaseModel):
 )
 async def compare(
     body: CompareIn,
-    principal: Annotated[Principal, Depends(authenticate)],
+    principal: Annotated[Principal, requires(Permission.ANALYZE)],
     text: TextService,
     settings: Settings,
     format: Annotated[Literal["json", "html"], Query(description="json, or html for the report")] = "json",

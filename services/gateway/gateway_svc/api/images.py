@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, get_args
 
-from fastapi import Depends, File, HTTPException, Path, Query, Request, UploadFile
+from fastapi import File, HTTPException, Path, Query, Request, UploadFile
 from pydantic import BaseModel, Field
 
 from clipsift.vision.v1 import analysis_pb2, duplicates_pb2, vision_pb2
 from clipsift_common.errors import InvalidArgument, ResourceExhausted
 
-from ..auth import Principal, authenticate
+from ..auth import Principal
+from ..permissions import Permission, requires
 from ..settings import GatewaySettings
 from ..uploads import check_declared_length
 from .bodies import as_dict
@@ -94,7 +95,7 @@ UseEmbeddings = Annotated[bool | None, Query(description="false: hashes only (fa
 @router.post("/analyze", response_model=ImagesAnalysis)
 async def analyze_images(
     request: Request,
-    principal: Annotated[Principal, Depends(authenticate)],
+    principal: Annotated[Principal, requires(Permission.ANALYZE)],
     analysis: ImageAnalysisService,
     settings: Settings,
     files: Files,
@@ -134,7 +135,7 @@ async def analyze_images(
 @router.post("/duplicates", response_model=reply_model(duplicates_pb2.FindDuplicateImagesResponse.DESCRIPTOR))
 async def find_duplicate_images(
     request: Request,
-    principal: Annotated[Principal, Depends(authenticate)],
+    principal: Annotated[Principal, requires(Permission.ANALYZE)],
     duplicates: ImageDuplicatesService,
     settings: Settings,
     files: Files,
@@ -164,7 +165,7 @@ async def find_duplicate_images(
 @router.post("/index", response_model=reply_model(duplicates_pb2.IndexImagesResponse.DESCRIPTOR))
 async def index_images(
     request: Request,
-    principal: Annotated[Principal, Depends(authenticate)],
+    principal: Annotated[Principal, requires(Permission.INDEXES_WRITE)],
     duplicates: ImageDuplicatesService,
     settings: Settings,
     files: Files,
@@ -190,7 +191,7 @@ async def index_images(
 @router.post("/index/query", response_model=reply_model(duplicates_pb2.QueryImageResponse.DESCRIPTOR))
 async def query_image_index(
     request: Request,
-    principal: Annotated[Principal, Depends(authenticate)],
+    principal: Annotated[Principal, requires(Permission.INDEXES_READ)],
     duplicates: ImageDuplicatesService,
     settings: Settings,
     file: Annotated[UploadFile, File(description="The image to look up")],
@@ -219,7 +220,7 @@ async def remove_indexed_image(
     image_id: Annotated[
         Plain, Path(max_length=1024, description="The image's file name", json_schema_extra=plain_schema())
     ],
-    principal: Annotated[Principal, Depends(authenticate)],
+    principal: Annotated[Principal, requires(Permission.INDEXES_WRITE)],
     duplicates: ImageDuplicatesService,
 ) -> dict[str, Any]:
     """Remove one image from the tenant's index; 404 when it is not there."""

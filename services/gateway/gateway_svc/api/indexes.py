@@ -8,15 +8,16 @@ import json
 from typing import Annotated, Any, Literal
 
 import grpc
-from fastapi import Depends, Path, Query, Request
+from fastapi import Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from clipsift.text.v1 import index_pb2, text_pb2
 from clipsift_common.errors import InvalidArgument, NotFound
 
-from ..auth import Principal, authenticate
+from ..auth import Principal
 from ..csv_export import index_query_csv, wants_csv
+from ..permissions import Permission, requires
 from ..submission import submit_corpus
 from .bodies import Text, as_dict, check_size
 from .deps import IndexService, Settings
@@ -96,7 +97,7 @@ def _unit(name: str, value: float | None) -> float:
 
 @router.get("", response_model=reply_model(index_pb2.ListIndexesResponse.DESCRIPTOR))
 async def list_indexes(
-    principal: Annotated[Principal, Depends(authenticate)], indexes: IndexService
+    principal: Annotated[Principal, requires(Permission.INDEXES_READ)], indexes: IndexService
 ) -> dict[str, Any]:
     """The caller's indexes with their sizes."""
     reply = await indexes.call(
@@ -107,7 +108,7 @@ async def list_indexes(
 
 @router.get("/{name}", response_model=reply_model(index_pb2.IndexInfo.DESCRIPTOR))
 async def get_index(
-    name: IndexName, principal: Annotated[Principal, Depends(authenticate)], indexes: IndexService
+    name: IndexName, principal: Annotated[Principal, requires(Permission.INDEXES_READ)], indexes: IndexService
 ) -> dict[str, Any]:
     reply = await indexes.call(
         indexes.stub.GetIndex, index_pb2.GetIndexRequest(tenant=principal.tenant_id, index=name)
@@ -117,7 +118,9 @@ async def get_index(
 
 @router.delete("/{name}", response_model=DeletedIndex)
 async def delete_index(
-    name: IndexName, principal: Annotated[Principal, Depends(authenticate)], indexes: IndexService
+    name: IndexName,
+    principal: Annotated[Principal, requires(Permission.INDEXES_WRITE)],
+    indexes: IndexService,
 ) -> dict[str, Any]:
     """Delete the index and every document in it."""
     reply = await indexes.call(
@@ -139,7 +142,7 @@ async def delete_index(
 async def add_documents(
     name: IndexName,
     request: Request,
-    principal: Annotated[Principal, Depends(authenticate)],
+    principal: Annotated[Principal, requires(Permission.INDEXES_WRITE)],
     indexes: IndexService,
     settings: Settings,
     semantic: Annotated[
@@ -199,7 +202,7 @@ async def _require_valid_name(indexes: IndexService, principal: Principal, name:
 async def delete_document(
     name: IndexName,
     document_id: Annotated[Plain, Path(max_length=512, json_schema_extra=plain_schema())],
-    principal: Annotated[Principal, Depends(authenticate)],
+    principal: Annotated[Principal, requires(Permission.INDEXES_WRITE)],
     indexes: IndexService,
 ) -> dict[str, Any]:
     reply = await indexes.call(
@@ -218,7 +221,7 @@ async def query_index(
     name: IndexName,
     body: QueryIn,
     request: Request,
-    principal: Annotated[Principal, Depends(authenticate)],
+    principal: Annotated[Principal, requires(Permission.INDEXES_READ)],
     indexes: IndexService,
     settings: Settings,
     format: Annotated[Literal["json", "csv"] | None, Query(description="json or csv (or Accept)")] = None,
@@ -248,7 +251,7 @@ async def query_index(
 async def compare_to_index(
     name: IndexName,
     body: CompareIn,
-    principal: Annotated[Principal, Depends(authenticate)],
+    principal: Annotated[Principal, requires(Permission.INDEXES_READ)],
     indexes: IndexService,
     settings: Settings,
     format: Annotated[

@@ -8,7 +8,7 @@ import json
 import logging
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, HTTPException, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi import HTTPException, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import Response
 from google.protobuf.message import DecodeError
 from nats.errors import TimeoutError as NatsTimeout
@@ -16,9 +16,10 @@ from nats.errors import TimeoutError as NatsTimeout
 from clipsift_common.events import TERMINAL_TYPES, event_to_dict, job_subject, parse_event
 from clipsift_common.objectstore import ObjectBlobStore
 
-from ..auth import Principal, authenticate, websocket_principal
+from ..auth import Principal
 from ..csv_export import duplicates_csv, wants_csv
 from ..jobs import JobStore, job_view
+from ..permissions import Permission, requires
 from ..retention import JobUnfinished, remove_job
 from ..submission import submit_corpus
 from .deps import Blobs, Jobs
@@ -47,7 +48,7 @@ def _not_found(job_id: str) -> HTTPException:
 @router.post("", status_code=202, response_model=JobView, openapi_extra=CORPUS_BODY)
 async def submit_job(
     request: Request,
-    principal: Annotated[Principal, Depends(authenticate)],
+    principal: Annotated[Principal, requires(Permission.JOBS_WRITE)],
     kind: Annotated[Literal["dedup"], Query(description="Job kind")] = "dedup",
     threshold: Annotated[float | None, Query(gt=0, le=1, description="Minimum Jaccard")] = None,
     shingle_size: Annotated[int | None, Query(ge=1, le=32)] = None,
@@ -68,7 +69,7 @@ async def submit_job(
 
 @router.get("", response_model=JobList)
 async def list_jobs(
-    principal: Annotated[Principal, Depends(authenticate)],
+    principal: Annotated[Principal, requires(Permission.JOBS_READ)],
     jobs: Jobs,
     status: Annotated[Literal["queued", "running", "completed", "failed"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -79,7 +80,7 @@ async def list_jobs(
 
 @router.get("/{job_id}", response_model=JobView)
 async def get_job(
-    job_id: JobId, principal: Annotated[Principal, Depends(authenticate)], jobs: Jobs
+    job_id: JobId, principal: Annotated[Principal, requires(Permission.JOBS_READ)], jobs: Jobs
 ) -> dict[str, Any]:
     row = await jobs.get(job_id, principal.tenant_id)
     if row is None:
@@ -89,7 +90,10 @@ async def get_job(
 
 @router.delete("/{job_id}", status_code=204, response_class=Response)
 async def delete_job(
-    job_id: JobId, request: Request, principal: Annotated[Principal, Depends(authenticate)], blobs: Blobs
+    job_id: JobId,
+    request: Request,
+    principal: Annotated[Principal, requires(Permission.JOBS_WRITE)],
+    blobs: Blobs,
 ) -> Response:
     """Delete a finished job: its record and every object it stored (upload, results, clips).
     404 for a job the tenant does not have; 409 while it is queued or running (wait for it to
@@ -117,7 +121,7 @@ async def delete_job(
 async def get_result(
     job_id: JobId,
     request: Request,
-    principal: Annotated[Principal, Depends(authenticate)],
+    principal: Annotated[Principal, requires(Permission.JOBS_READ)],
     jobs: Jobs,
     blobs: Blobs,
     format: Annotated[
@@ -155,13 +159,15 @@ async def completed_result(
 
 
 @router.websocket("/{job_id}/events")
-async def job_events(websocket: WebSocket, job_id: str) -> None:
+async def job_events(
+    websocket: WebSocket, job_id: str, principal: Annotated[Principal, requires(Permission.JOBS_READ)]
+) -> None:
     """Every event of the job from the first, then live ones, as JSON; closes after the final event.
 
     Authenticated at the edge by ``Authorization: Bearer <key>`` or ``?ticket=`` from
-    ``POST /v1/ws-tickets`` (close 4401 without); messages from the client only keep it open."""
+    ``POST /v1/ws-tickets`` (close 4401 without; 4403 for a key without jobs:read); messages from
+    the client only keep it open."""
     state = websocket.app.state
-    principal = websocket_principal(websocket)
     # Accept before refusing: a close sent during the handshake reaches the client as a bare
     # HTTP 403, and the 4404 close code would never arrive.
     await websocket.accept()

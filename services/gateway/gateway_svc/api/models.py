@@ -10,7 +10,7 @@ import asyncio
 import uuid
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Path, Query, Request
 from pydantic import BaseModel, Field, ValidationError
 
 from clipsift.text.v1 import predict_pb2
@@ -19,7 +19,8 @@ from clipsift_common.blobkeys import job_prefix
 from clipsift_common.contracts import MODEL_NAME_PATTERN, TrainOptions
 from clipsift_common.errors import InvalidArgument, NotFound
 
-from ..auth import Principal, authenticate
+from ..auth import Principal
+from ..permissions import Permission, requires
 from ..submission import queue_job
 from ..uploads import stream_to_blob
 from .bodies import Text, as_dict, check_size
@@ -72,7 +73,7 @@ def _dataset_format(request: Request) -> str:
 async def train(
     name: ModelName,
     request: Request,
-    principal: Annotated[Principal, Depends(authenticate)],
+    principal: Annotated[Principal, requires(Permission.MODELS_WRITE)],
     training: TrainingService,
     epochs: Annotated[int | None, Query(ge=1, le=50)] = None,
     batch_size: Annotated[int | None, Query(ge=1, le=1024)] = None,
@@ -126,7 +127,7 @@ async def train(
 
 @router.get("", response_model=reply_model(training_pb2.ListModelsResponse.DESCRIPTOR))
 async def list_models(
-    principal: Annotated[Principal, Depends(authenticate)], training: TrainingService
+    principal: Annotated[Principal, requires(Permission.MODELS_READ)], training: TrainingService
 ) -> dict[str, Any]:
     """The tenant's models: number of versions, latest and deployed version (0: not deployed)."""
     reply = await training.call(
@@ -137,7 +138,9 @@ async def list_models(
 
 @router.get("/{name}", response_model=ModelVersions)
 async def get_model(
-    name: ModelName, principal: Annotated[Principal, Depends(authenticate)], training: TrainingService
+    name: ModelName,
+    principal: Annotated[Principal, requires(Permission.MODELS_READ)],
+    training: TrainingService,
 ) -> dict[str, Any]:
     """Every version of the model, newest first, with its validation metrics and dataset hash."""
     reply = await training.call(
@@ -150,7 +153,7 @@ async def get_model(
 async def get_version(
     name: ModelName,
     version: Annotated[int, Path(ge=1, le=MAX_VERSION)],
-    principal: Annotated[Principal, Depends(authenticate)],
+    principal: Annotated[Principal, requires(Permission.MODELS_READ)],
     training: TrainingService,
 ) -> dict[str, Any]:
     """One version: metrics (accuracy, macro-F1, per class, confusion matrix), parameters, dataset hash."""
@@ -164,7 +167,7 @@ async def get_version(
 @router.post("/{name}/deploy", response_model=PublicDeployment)
 async def deploy(
     name: ModelName,
-    principal: Annotated[Principal, Depends(authenticate)],
+    principal: Annotated[Principal, requires(Permission.MODELS_WRITE)],
     training: TrainingService,
     version: Annotated[
         int | None, Query(ge=1, le=MAX_VERSION, description="Version to serve (default: the latest)")
@@ -180,7 +183,9 @@ async def deploy(
 
 @router.post("/{name}/undeploy", response_model=PublicDeployment)
 async def undeploy(
-    name: ModelName, principal: Annotated[Principal, Depends(authenticate)], training: TrainingService
+    name: ModelName,
+    principal: Annotated[Principal, requires(Permission.MODELS_WRITE)],
+    training: TrainingService,
 ) -> dict[str, Any]:
     """Stop serving the model (its versions stay in the registry)."""
     reply = await training.call(
@@ -192,7 +197,7 @@ async def undeploy(
 @router.post("/{name}/rollback", response_model=PublicDeployment)
 async def rollback(
     name: ModelName,
-    principal: Annotated[Principal, Depends(authenticate)],
+    principal: Annotated[Principal, requires(Permission.MODELS_WRITE)],
     training: TrainingService,
     version: Annotated[
         int | None, Query(ge=1, le=MAX_VERSION, description="Version to serve (default: the one before)")
@@ -221,7 +226,7 @@ class PredictIn(BaseModel):
 async def predict(
     name: ModelName,
     body: PredictIn,
-    principal: Annotated[Principal, Depends(authenticate)],
+    principal: Annotated[Principal, requires(Permission.MODELS_PREDICT)],
     prediction: PredictionService,
     settings: Settings,
 ) -> dict[str, Any]:

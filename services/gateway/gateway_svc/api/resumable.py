@@ -8,12 +8,13 @@ import datetime
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, Path, Request, Response
+from fastapi import Path, Request, Response
 from pydantic import BaseModel, Field, field_validator
 
 from clipsift_common.errors import InvalidArgument
 
-from ..auth import Principal, authenticate
+from ..auth import Principal
+from ..permissions import Permission, requires
 from ..resumable import Plan, Upload, UploadStore, conflict, object_key
 from ..resumable_transfer import ClaimedPart, Transfers
 from .params import has_control_characters
@@ -125,7 +126,7 @@ def _uploads(request: Request) -> UploadStore:
 
 @router.post("/v1/uploads", status_code=201, response_model=UploadView)
 async def create_upload(
-    body: UploadIn, request: Request, principal: Annotated[Principal, Depends(authenticate)]
+    body: UploadIn, request: Request, principal: Annotated[Principal, requires(Permission.JOBS_WRITE)]
 ) -> dict[str, Any]:
     """Declare a file to send in parts: the reply says the part size and count, and how parts go
     (``presigned``: ask ``POST /v1/uploads/{id}/parts`` for S3 URLs; ``gateway``:
@@ -172,7 +173,7 @@ async def create_upload(
 
 @router.get("/v1/uploads/{upload_id}", response_model=UploadView)
 async def get_upload(
-    upload_id: UploadId, request: Request, principal: Annotated[Principal, Depends(authenticate)]
+    upload_id: UploadId, request: Request, principal: Annotated[Principal, requires(Permission.JOBS_READ)]
 ) -> dict[str, Any]:
     """The upload and, while it is open, the parts the store holds: after an interruption a
     client sends only the parts missing here."""
@@ -188,7 +189,7 @@ async def part_urls(
     upload_id: UploadId,
     body: PartUrlsIn,
     request: Request,
-    principal: Annotated[Principal, Depends(authenticate)],
+    principal: Annotated[Principal, requires(Permission.JOBS_WRITE)],
 ) -> dict[str, Any]:
     """Presigned S3 URLs to ``PUT`` parts ``numbers`` to, each valid a short time (ask again
     after it passes). Keep each PUT reply's ``ETag`` header for completion."""
@@ -211,7 +212,7 @@ async def put_part(
     upload_id: UploadId,
     number: PartNumber,
     request: Request,
-    principal: Annotated[Principal, Depends(authenticate)],
+    principal: Annotated[Principal, requires(Permission.JOBS_WRITE)],
 ) -> dict[str, Any]:
     """One part through the gateway (``gateway`` uploads): streamed into the store; sent again,
     it replaces the earlier copy. A part of the wrong size is refused and not kept."""
@@ -226,7 +227,7 @@ async def put_part(
 async def complete_upload(
     upload_id: UploadId,
     request: Request,
-    principal: Annotated[Principal, Depends(authenticate)],
+    principal: Annotated[Principal, requires(Permission.JOBS_WRITE)],
     body: CompleteIn | None = None,
 ) -> dict[str, Any]:
     """Join the parts into one object (visible only now, whole); 400 naming what is missing or
@@ -248,7 +249,7 @@ async def complete_upload(
 
 @router.delete("/v1/uploads/{upload_id}", status_code=204)
 async def abort_upload(
-    upload_id: UploadId, request: Request, principal: Annotated[Principal, Depends(authenticate)]
+    upload_id: UploadId, request: Request, principal: Annotated[Principal, requires(Permission.JOBS_WRITE)]
 ) -> Response:
     """Give the upload up: its parts (or unused object) are deleted."""
     uploads = _uploads(request)

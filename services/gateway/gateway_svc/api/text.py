@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from clipsift.text.v1 import text_pb2
 from clipsift_common.errors import InvalidArgument
 
-from ..auth import Principal, authenticate
+from ..auth import Principal
 from ..csv_export import duplicates_csv, semantic_csv, wants_csv
+from ..permissions import Permission, requires
 from .bodies import Text, as_dict, check_size
 from .deps import Settings, TextService
 from .proto_models import reply_model
@@ -48,7 +49,7 @@ class SemanticDuplicatesIn(BaseModel):
 @router.post("/similarity", response_model=reply_model(text_pb2.SimilarityResponse.DESCRIPTOR))
 async def similarity(
     body: SimilarityIn,
-    principal: Annotated[Principal, Depends(authenticate)],
+    principal: Annotated[Principal, requires(Permission.ANALYZE)],
     text: TextService,
     settings: Settings,
 ) -> dict[str, Any]:
@@ -74,7 +75,7 @@ CsvFormat = Annotated[Literal["json", "csv"] | None, Query(description="json or 
 async def duplicates(
     body: DuplicatesIn,
     request: Request,
-    principal: Annotated[Principal, Depends(authenticate)],
+    principal: Annotated[Principal, requires(Permission.ANALYZE)],
     text: TextService,
     settings: Settings,
     format: CsvFormat = None,
@@ -101,7 +102,7 @@ async def duplicates(
 async def semantic_duplicates(
     body: SemanticDuplicatesIn,
     request: Request,
-    principal: Annotated[Principal, Depends(authenticate)],
+    principal: Annotated[Principal, requires(Permission.ANALYZE)],
     text: TextService,
     settings: Settings,
     format: CsvFormat = None,

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Request
 from pydantic import BaseModel, Field
 
-from ..auth import Principal, authenticate, issue_ticket
+from ..auth import Principal, issue_ticket
+from ..permissions import Permission, requires
 from .schemas import ReplyRouter
 
 router = ReplyRouter(prefix="/v1/ws-tickets", tags=["auth"])
@@ -21,7 +22,7 @@ class WebSocketTicket(BaseModel):
 
 @router.post("", status_code=201)
 async def create_ticket(
-    request: Request, principal: Annotated[Principal, Depends(authenticate)]
+    request: Request, principal: Annotated[Principal, requires(Permission.JOBS_READ)]
 ) -> WebSocketTicket:
     """A ticket for one WebSocket connection (e.g. ``/v1/jobs/{id}/events?ticket=...``) as the
     caller's key; refused once used, once expired, or once the key is revoked."""

@@ -11,7 +11,7 @@ from pathlib import PurePosixPath
 from typing import Annotated, Any
 
 import grpc
-from fastapi import Depends, HTTPException, Path, Query, Request
+from fastapi import HTTPException, Path, Query, Request
 from fastapi.responses import Response
 
 from clipsift.video.v1 import video_pb2
@@ -19,9 +19,10 @@ from clipsift_common.blobkeys import job_prefix, upload_prefix
 from clipsift_common.errors import InvalidArgument, ResourceExhausted
 from clipsift_common.objectstore import ObjectBlobStore
 
-from ..auth import Principal, authenticate
+from ..auth import Principal
 from ..blobio import BlobFile
 from ..downloads import Redirect, job_file_key, serve_blob
+from ..permissions import Permission, requires
 from ..settings import GatewaySettings
 from ..submission import queue_job
 from ..upload_source import UploadSource, json_upload_id
@@ -61,7 +62,7 @@ async def _probe(
 @router.post("/v1/videos/analyze", status_code=202, response_model=JobView, openapi_extra=VIDEO_BODY)
 async def analyze_video(
     request: Request,
-    principal: Annotated[Principal, Depends(authenticate)],
+    principal: Annotated[Principal, requires(Permission.JOBS_WRITE)],
     video: VideoService,
     language: Annotated[
         Plain,
@@ -124,7 +125,7 @@ async def download_keyframe(
     job_id: JobId,
     index: Annotated[int, Path(ge=0, le=MAX_INDEX)],
     request: Request,
-    principal: Annotated[Principal, Depends(authenticate)],
+    principal: Annotated[Principal, requires(Permission.JOBS_READ)],
     jobs: Jobs,
     blobs: Blobs,
     settings: Settings,
@@ -224,7 +225,7 @@ async def _server_paths(request: Request, limit: int) -> list[dict[str, str]]:
 )
 async def video_duplicates(
     request: Request,
-    principal: Annotated[Principal, Depends(authenticate)],
+    principal: Annotated[Principal, requires(Permission.JOBS_WRITE)],
     video_service: VideoService,
     index: Annotated[bool, Query(description="Add these videos to the tenant's index")] = False,
     against_index: Annotated[

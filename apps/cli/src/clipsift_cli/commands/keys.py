@@ -29,7 +29,9 @@ def _tenant(tenant: str | None) -> list[str]:
 
 def cmd_keys_create(args: argparse.Namespace) -> int:
     admin = ["--admin"] if args.admin else []
-    create = ["create-key", f"--tenant={args.tenant}", f"--label={args.label}", *admin]
+    grant = [f"--role={args.role}", f"--service-account={args.service_account}"]
+    grant += [f"--scope={scope}" for scope in args.scope or ()]
+    create = ["create-key", f"--tenant={args.tenant}", f"--label={args.label}", *grant, *admin]
     print(gateway_admin(_keys_database(args), *create))
     return 0
 
@@ -50,10 +52,24 @@ def register(commands: Subcommands) -> None:
     create = keys.add_parser("create", help="create an API key for a tenant")
     create.add_argument("--tenant", required=True)
     create.add_argument("--label", default="")
-    create.add_argument("--admin", action="store_true")
+    create.add_argument(
+        "--role",
+        default="admin",
+        choices=("viewer", "editor", "admin", "owner"),
+        help="the key's role in the tenant (default admin: everything but what only owners may)",
+    )
+    create.add_argument(
+        "--scope",
+        action="append",
+        help="narrow the key to this permission of its role (repeat; e.g. jobs:write)",
+    )
+    create.add_argument("--service-account", default="default", help="the service account owning the key")
+    create.add_argument(
+        "--admin", action="store_true", help="a platform operator's key: every tenant's analytics"
+    )
     create.add_argument("--database-url")
     create.set_defaults(func=cmd_keys_create)
-    keys_list = keys.add_parser("list", help="every key's prefix, tenant, state and expiry")
+    keys_list = keys.add_parser("list", help="every key's prefix, tenant, role, scopes, state and expiry")
     keys_list.add_argument("--tenant")
     keys_list.add_argument("--database-url")
     keys_list.set_defaults(func=cmd_keys_list)
