@@ -36,9 +36,10 @@ __all__ = [
 ]
 
 
-# Routes anyone may call: probes and the API description (the web UI's static files are a mount).
+# Routes anyone may call: probes, the API description and the redirect to the web UI (whose
+# static files are a mount).
 PUBLIC_ROUTES = frozenset(
-    {"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc"}
+    {"/", "/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc"}
 )
 # Routes any authenticated caller may call, whatever its role and scopes (they declare
 # ``Depends(authenticate)`` instead): what the caller itself may do.
