@@ -8,6 +8,8 @@ python -m gateway_svc.admin set-retention --tenant acme (--days 30 | --default) 
 python -m gateway_svc.admin migrate     (apply pending gateway migrations; the Helm hook Job runs it)
 python -m gateway_svc.admin rotate-bucket-keys   (re-encrypt tenant bucket credentials with the first
                                                   of CLIPSIFT_GATEWAY_BUCKET_SECRET_KEYS)
+
+Every change (keys, retention, bucket keys) is recorded in the audit log with the actor ``admin-cli``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import argparse
 import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import psycopg
 from pydantic import ValidationError
@@ -24,11 +27,29 @@ from clipsift_common.db import migrate
 from clipsift_common.errors import ClipsiftError, InvalidArgument
 
 from .app import MIGRATIONS
+from .audit import ADMIN_CLI, AuditEntry, insert, key_actor
 from .auth import KeyInfo, create_api_key, list_api_keys, revoke_api_key
-from .roles import Permission, Role
 from .buckets import BucketCipher, rotate_bucket_secrets
 from .retention import set_tenant_retention
+from .roles import Permission, Role
 from .settings import AdminSettings
+
+
+async def _audit(
+    conn: psycopg.AsyncConnection,
+    action: str,
+    tenant: str | None,
+    target: str,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Record an operator's change in the audit log (actor ``admin-cli``), committed at once."""
+    entry = AuditEntry(action, "ok", tenant_id=tenant, actor=ADMIN_CLI, target=target, details=details or {})
+    async with conn.transaction():
+        await insert(conn, [entry])
+
+
+def _seconds(lifetime: timedelta | None) -> float | None:
+    return lifetime.total_seconds() if lifetime is not None else None
 
 
 async def create_key(
@@ -46,7 +67,7 @@ async def create_key(
     (narrowed to ``scopes``; ``is_admin``: a platform operator's key besides)."""
     await migrate(database_url, "gateway", MIGRATIONS)
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
-        return await create_api_key(
+        key = await create_api_key(
             conn,
             tenant,
             label,
@@ -56,6 +77,9 @@ async def create_key(
             scopes=scopes,
             service_account=service_account,
         )
+        details = {"label": label, "is_admin": is_admin, "expires_in_seconds": _seconds(expires_in)}
+        await _audit(conn, "key.create", tenant, key_actor(f"Bearer {key}"), details)
+        return key
 
 
 async def list_keys(database_url: str, tenant: str | None = None) -> list[KeyInfo]:
@@ -67,7 +91,9 @@ async def list_keys(database_url: str, tenant: str | None = None) -> list[KeyInf
 async def revoke_key(database_url: str, prefix: str, tenant: str | None = None) -> KeyInfo:
     await migrate(database_url, "gateway", MIGRATIONS)
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
-        return await revoke_api_key(conn, prefix, tenant)
+        revoked = await revoke_api_key(conn, prefix, tenant)
+        await _audit(conn, "key.revoke", revoked.tenant_id, revoked.prefix)
+        return revoked
 
 
 async def set_retention(database_url: str, tenant: str, days: float | None) -> None:
@@ -80,6 +106,7 @@ async def set_retention(database_url: str, tenant: str, days: float | None) -> N
         if await cur.fetchone() is None:
             raise InvalidArgument(f"no tenant {tenant!r}")
         await set_tenant_retention(conn, tenant, days)
+        await _audit(conn, "retention.set", tenant, tenant, {"days": days})
 
 
 async def migrate_schema(database_url: str) -> list[int]:
@@ -89,7 +116,9 @@ async def migrate_schema(database_url: str) -> list[int]:
 
 async def rotate_bucket_keys(database_url: str, cipher: BucketCipher) -> int:
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
-        return await rotate_bucket_secrets(conn, cipher)
+        count = await rotate_bucket_secrets(conn, cipher)
+        await _audit(conn, "bucket_keys.rotate", None, "", {"re_encrypted": count})
+        return count
 
 
 def format_keys(keys: list[KeyInfo], now: datetime | None = None) -> str:

@@ -22,6 +22,7 @@ from clipsift_common.telemetry import instrument_fastapi
 from .api import (
     analytics,
     analyze,
+    audit,
     buckets,
     clips,
     compare,
@@ -38,6 +39,7 @@ from .api import (
 )
 from .api.deps import Downstream
 from .api.schemas import ERROR_RESPONSES
+from .audit import AuditWriter, run_writer
 from .bucket_access import AccessPolicy
 from .buckets import BucketCipher, BucketRegistry
 from .dead_jobs import DeadJobSweeper
@@ -76,6 +78,7 @@ _ROUTERS = (
     tickets,
     buckets,
     resumable,
+    audit,
     keys,
 )
 
@@ -139,6 +142,11 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         )
         stop = asyncio.Event()
         dispatcher = asyncio.create_task(state.dispatcher.run(stop))
+        # The audit log's writer stops last of the background tasks (below): it flushes what the
+        # requests and loops before it queued.
+        state.audit = AuditWriter(pool, settings.audit_queue_size, settings.audit_batch_size)
+        audit_stop = asyncio.Event()
+        audit_writer = asyncio.create_task(run_writer(state.audit, audit_stop, settings.audit_flush_seconds))
         # Supervised loops: restarted when they fail; their health is on app.state for /readyz.
         state.projector = JobProjector(bus, state.jobs, settings)
         state.dead_jobs = DeadJobSweeper(bus, state.jobs, settings)
@@ -158,6 +166,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             if limiter is not None:
                 await limiter.close()
             await asyncio.gather(*background, return_exceptions=True)
+            audit_stop.set()
+            await asyncio.gather(audit_writer, return_exceptions=True)
             for client in (state.text, state.analytics, state.video, state.vision, state.training):
                 await client.close()
             await bus.close()

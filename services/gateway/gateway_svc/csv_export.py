@@ -25,7 +25,7 @@ def wants_csv(request: Request, format: str | None) -> bool:
     return MEDIA_TYPE in accept and "application/json" not in accept.split(MEDIA_TYPE)[0]
 
 
-def _cell(value: Any) -> Any:
+def safe_cell(value: Any) -> Any:
     # A cell starting with = + - @ is a formula to spreadsheet programs: document ids are user input.
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
@@ -36,7 +36,7 @@ def csv_response(header: Sequence[str], rows: Iterable[Sequence[Any]], filename:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
-    writer.writerows([_cell(v) for v in row] for row in rows)
+    writer.writerows([safe_cell(v) for v in row] for row in rows)
     return Response(
         buffer.getvalue(),
         media_type=f"{MEDIA_TYPE}; charset=utf-8",

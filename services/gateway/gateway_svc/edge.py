@@ -10,6 +10,8 @@ A pure ASGI middleware, so nothing reads a body before it has decided:
 - Bodies are limited per route (``ROUTE_LIMITS``, the one table of them): 413 at once when
   Content-Length is over the limit, else as soon as the streamed bytes pass it; multipart uploads
   also by their number of parts. Memory stays flat: bytes are counted, never kept.
+- Every response carries ``X-Request-ID`` (the caller's, or a new one), and API requests that change
+  something or are refused go to the audit log (audit.py) once their status is known.
 - WebSockets: at most ``ws_max_connections_per_key`` open per key in this process (close 4429),
   and closed after ``ws_idle_timeout_seconds`` without a frame either way (close 4408).
 """
@@ -30,6 +32,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .audit import RequestAudit
 from .auth import MISSING_KEY, PRINCIPAL_SCOPE_KEY, Principal, Refused, bearer, lookup, redeem_ticket
 from .settings import GatewaySettings
 
@@ -111,6 +114,16 @@ class EdgeMiddleware:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
+        # Every answer carries a request id; API requests that change something (or are refused)
+        # are recorded once their status is known, whatever stopped them.
+        audit = RequestAudit(scope, headers, send)
+        try:
+            await self._http_audited(scope, receive, audit.send, headers)
+        finally:
+            if is_protected(scope["path"]):
+                audit.finish()
+
+    async def _http_audited(self, scope: Scope, receive: Receive, send: Send, headers: Headers) -> None:
         if is_protected(scope["path"]):
             try:
                 scope[PRINCIPAL_SCOPE_KEY] = await self._key_principal(scope, headers)

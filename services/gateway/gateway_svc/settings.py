@@ -117,6 +117,13 @@ class GatewaySettings(ServiceSettings, NatsSettings, DatabaseSettings, BlobSetti
     # Lifetime of the signed GET URL a job from a bucket object carries: long enough for the queue
     # wait and the whole job (a worker may read the source again after a redelivery).
     bucket_source_url_seconds: int = Field(default=6 * 3600, ge=60, le=7 * 24 * 3600)
+    # Audit log (audit.py): entries queued for the background writer (a full queue drops entries,
+    # counted in clipsift_audit_dropped_total), rows per write, seconds to flush at shutdown, and
+    # the most rows one CSV export of GET /v1/audit streams.
+    audit_queue_size: int = Field(default=10_000, ge=1)
+    audit_batch_size: int = Field(default=500, ge=1)
+    audit_flush_seconds: float = Field(default=10.0, gt=0)
+    audit_export_max_rows: int = Field(default=100_000, ge=1)
 
     @property
     def upload_part_limit(self) -> int:
