@@ -49,7 +49,11 @@ def test_required_values_have_no_default(monkeypatch: pytest.MonkeyPatch) -> Non
     with pytest.raises(pydantic.ValidationError) as caught:
         DemoSettings()  # type: ignore[call-arg]
     missing = {error["loc"][0] for error in caught.value.errors() if error["type"] == "missing"}
-    assert missing == {"nats_url", "blob_dir"}
+    assert missing == {"nats_url"}
+    # Where blobs live is required too, as one of two settings (a folder or a bucket URL).
+    monkeypatch.setenv("CLIPSIFT_DEMO_NATS_URL", "nats://127.0.0.1:4222")
+    with pytest.raises(pydantic.ValidationError, match="exactly one of blob_url"):
+        DemoSettings()  # type: ignore[call-arg]
     with pytest.raises(pydantic.ValidationError, match="database_url"):
         DatabaseSettings()  # type: ignore[call-arg]
 
