@@ -32,7 +32,7 @@ OPEN = {"bucket_secret_keys": [SECRET_KEY], "bucket_allow_private_endpoints": Tr
 
 
 async def _admin(platform: Platform, tenant: str) -> dict[str, str]:
-    key = await create_key(platform.database_url, tenant, "bucket admin", True)
+    key = await create_key(platform.database_url, tenant, "bucket admin", False, role="admin")
     return {"Authorization": f"Bearer {key}"}
 
 
@@ -112,9 +112,10 @@ async def test_registration_stores_credentials_encrypted_and_never_returns_them(
     assert (await platform.client.get("/v1/buckets", headers=platform.auth("globex"))).json() == {
         "buckets": []
     }
-    assert (
-        await platform.client.delete("/v1/buckets/media", headers=platform.auth("acme"))
-    ).status_code == 403
+    # Deleting needs buckets:admin too: an editor of the tenant may not.
+    editor = await create_key(platform.database_url, "acme", "editor", False, role="editor")
+    refused = await platform.client.delete("/v1/buckets/media", headers={"Authorization": f"Bearer {editor}"})
+    assert refused.status_code == 403
     assert (await platform.client.delete("/v1/buckets/media", headers=admin)).status_code == 204
     assert (await platform.client.delete("/v1/buckets/media", headers=admin)).status_code == 404
     assert (await platform.client.get("/v1/buckets", headers=admin)).json() == {"buckets": []}
@@ -147,9 +148,11 @@ async def test_bad_credentials_and_bad_requests_are_refused_and_nothing_is_store
         "options": {"aws_endpoint": s3_target.options["aws_endpoint"]},
     }
     assert "aws_access_key_id" in (await post("/v1/buckets", json=bare, headers=admin)).json()["detail"]
-    # Only an admin key of the tenant registers.
-    plain = await post("/v1/buckets", json=_body(s3_target), headers=platform.auth("acme"))
+    # Only a key with buckets:admin (the tenant's admins and owners) registers; an editor may not.
+    editor = await create_key(platform.database_url, "acme", "editor", False, role="editor")
+    plain = await post("/v1/buckets", json=_body(s3_target), headers={"Authorization": f"Bearer {editor}"})
     assert plain.status_code == 403
+    assert "buckets:admin" in plain.json()["detail"]
     assert (await platform.client.get("/v1/buckets", headers=admin)).json() == {"buckets": []}
 
 
