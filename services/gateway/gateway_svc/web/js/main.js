@@ -1,10 +1,11 @@
 // Entry point: sign-in, the hash router (#clips, #duplicates, #jobs) and each view's setup.
 
-import { api, onUnauthorized, session } from "./api.js";
+import { onUnauthorized, session } from "./api.js";
 import { setupClips } from "./clips.js";
 import { showError } from "./dom.js";
 import { setupDuplicates } from "./duplicates.js";
 import { setupJobs } from "./jobs.js";
+import { clearPermissions, loadPermissions } from "./permissions.js";
 
 const VIEWS = ["clips", "duplicates", "jobs"];
 const $ = (id) => document.getElementById(id);
@@ -59,8 +60,9 @@ $("login-form").addEventListener("submit", async (event) => {
   const button = event.submitter || $("login-form").querySelector("button");
   button.disabled = true;
   try {
-    // Any authenticated read proves the key; nothing is stored until it works.
-    await api("/v1/jobs?limit=1", { key });
+    // /v1/me proves the key (nothing is stored until it works) and says what it may do: the
+    // controls for what it may not are hidden.
+    await loadPermissions(key);
     session.key = key;
     input.value = "";
     input.removeAttribute("aria-invalid");
@@ -83,9 +85,12 @@ $("sign-out").addEventListener("click", () => {
 
 onUnauthorized((error) => {
   session.key = null;
+  clearPermissions();
   route();
   showError($("login-error"), `${error.message}. Sign in again.`);
 });
 
 window.addEventListener("hashchange", () => route({ focus: true }));
+// A tab signed in before (the key is in sessionStorage): learn what it may do again.
+if (session.key) loadPermissions().catch(() => clearPermissions());
 route();
