@@ -21,7 +21,7 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, APIWebSocketRoute, iter_route_contexts
-from starlette.routing import Mount
+from starlette.routing import BaseRoute, Mount
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 

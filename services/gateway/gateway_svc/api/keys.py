@@ -70,7 +70,9 @@ class Me(BaseModel):
     tenant: str = Field(description="The organisation the caller acts for")
     role: Role
     scopes: list[str] | None = Field(description="The key's scopes (None: every permission of the role)")
-    permissions: list[Permission] = Field(description="What the caller may do: the role's, narrowed by scopes")
+    permissions: list[Permission] = Field(
+        description="What the caller may do: the role's, narrowed by scopes"
+    )
     platform_admin: bool = Field(description="A platform operator's key (analytics of every organisation)")
 
 
