@@ -30,7 +30,7 @@ function apply() {
     const why = note(control);
     // Before the key is known nothing needing a permission shows, and no note either.
     why.hidden = allowed || me === null;
-    why.textContent = me
+    why.textContent = me && !allowed
       ? `This key (role ${me.role}) may not do this: it lacks the permission ${control.dataset.requires}.`
       : "";
   }
