@@ -125,6 +125,9 @@ def test_list_and_delete_prefix(store: ObjectBlobStore) -> None:
     assert store.delete_prefix("jobs/7/") == 3
     assert store.list("jobs/7") == []
     assert store.read_bytes("jobs/70/keep") == b"y"
+    store.delete("jobs/70/keep")
+    store.delete("jobs/70/keep")  # gone already: no error
+    assert not store.exists("jobs/70/keep")
 
 
 @pytest.mark.parametrize("key", ["../escape", "a/../../b", "/abs", "a//b", "a\n", "", "sp ace"])

@@ -17,6 +17,7 @@ import warnings
 from pathlib import Path
 
 from clipsift_common.nats_permissions import USERS, inbox_prefix, server_authorization
+from clipsift_common.objectstore import ObjectBlobStore
 
 log = logging.getLogger(__name__)
 
@@ -285,6 +286,7 @@ class EmbeddedSeaweedFS:
         try:
             wait_for_port("127.0.0.1", s3, timeout, self.process)
             self._create_bucket(weed, f"127.0.0.1:{master}.{master_grpc}", timeout)
+            self._wait_writable(timeout)
         except BaseException:
             self.stop()
             raise
@@ -311,6 +313,21 @@ class EmbeddedSeaweedFS:
                     f"SeaweedFS would not create bucket {self.bucket}: {done.stdout} {done.stderr}"
                 )
             time.sleep(1)
+
+    def _wait_writable(self, timeout: float) -> None:
+        # A new bucket answers 500 to writes until the master has grown its first volumes (a few
+        # seconds): the server counts as started once a probe object can be written and removed.
+        store = ObjectBlobStore(self.url, self.options, {"allow_http": True})
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                store.put_bytes(".clipsift-ready", b"ok")
+                store.delete(".clipsift-ready")
+                return
+            except Exception as exc:  # obstore raises a generic error for a 500
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"SeaweedFS bucket {self.bucket} refused writes: {exc}") from exc
+                time.sleep(0.5)
 
     def stop(self) -> None:
         stop_process(self.process, grace=10)

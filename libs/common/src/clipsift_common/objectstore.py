@@ -206,6 +206,11 @@ class ObjectBlobStore:
                     found.append(BlobInfo(meta["path"], int(meta["size"]), meta["last_modified"]))
         return found
 
+    def delete(self, key: str) -> None:
+        """Remove one object (nothing happens when there is none)."""
+        with contextlib.suppress(FileNotFoundError):
+            obstore.delete(self._store, check_key(key))
+
     def delete_prefix(self, prefix: str) -> int:
         """Remove every object under ``prefix/``; returns how many."""
         keys = [blob.key for blob in self.list(prefix)]
