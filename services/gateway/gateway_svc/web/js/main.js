@@ -1,20 +1,32 @@
-// Entry point: sign-in, the hash router (#clips, #duplicates, #jobs) and each view's setup.
+// Entry point: sign-in, the hash router (#clips, #duplicates, #jobs, #audit) and each view's setup.
 
 import { onUnauthorized, session } from "./api.js";
+import { canReadAudit, setupAudit } from "./audit.js";
 import { setupClips } from "./clips.js";
 import { showError } from "./dom.js";
 import { setupDuplicates } from "./duplicates.js";
 import { setupJobs } from "./jobs.js";
 import { clearPermissions, loadPermissions } from "./permissions.js";
 
-const VIEWS = ["clips", "duplicates", "jobs"];
+const VIEWS = ["clips", "duplicates", "jobs", "audit"];
 const $ = (id) => document.getElementById(id);
 
 const views = {
   clips: setupClips(),
   duplicates: setupDuplicates(),
   jobs: setupJobs(),
+  audit: setupAudit(),
 };
+// Views a key may lack the permission for: shown in the menu only once the key is known to have it.
+let auditAllowed = null;
+let auditCheck = null;
+
+async function checkAudit() {
+  auditAllowed = await canReadAudit();
+  auditCheck = null;
+  $("nav-audit").hidden = !auditAllowed;
+  if (currentView() === "audit") route();
+}
 
 function currentView() {
   const name = location.hash.replace(/^#/, "").split("/")[0];
@@ -38,8 +50,11 @@ function route({ focus = false } = {}) {
     $("login-key").focus();
     return;
   }
-  const name = currentView();
+  if (auditAllowed === null && !auditCheck) auditCheck = checkAudit();
+  // #audit without the permission is the clips view; while it is being checked, wait for the answer.
+  const name = currentView() === "audit" && auditAllowed === false ? "clips" : currentView();
   show(name);
+  if (name === "audit" && auditAllowed === null) return;
   document.title = `${$(`view-${name}`).querySelector("h1").textContent} · clipsift`;
   views[name]?.enter?.(location.hash);
   // Moving between views by keyboard lands on the new content, not back at the top of the page.
@@ -79,6 +94,7 @@ $("login-form").addEventListener("submit", async (event) => {
 
 $("sign-out").addEventListener("click", () => {
   session.key = null;
+  auditAllowed = null;
   // A fresh page: nothing of the tenant's (galleries, documents, jobs) stays on screen or in memory.
   location.replace(location.pathname);
 });
@@ -86,6 +102,8 @@ $("sign-out").addEventListener("click", () => {
 onUnauthorized((error) => {
   session.key = null;
   clearPermissions();
+  auditAllowed = null;
+  $("nav-audit").hidden = true;
   route();
   showError($("login-error"), `${error.message}. Sign in again.`);
 });
