@@ -262,3 +262,25 @@ async def test_a_full_queue_drops_the_entry_and_counts_it_without_waiting():
     writer.submit(AuditEntry("POST /v1/jobs", "202"))
     writer.submit(AuditEntry("POST /v1/jobs", "202"))
     assert AUDIT_DROPPED.labels("queue_full")._value.get() == before + 1
+
+
+async def test_a_body_refused_at_the_edge_is_recorded_under_its_route(blob_gateway, tmp_path):
+    async with blob_gateway({"blob_dir": tmp_path / "blobs"}, max_json_body_bytes=10) as gateway:
+        reply = await gateway.client.post(
+            "/v1/text/similarity", json={"a": "x" * 100, "b": "y"}, headers=gateway.auth("acme")
+        )
+        assert reply.status_code == 413
+        rows = await audit_rows(await settled(gateway))
+    assert [(r["action"], r["result"], r["tenant_id"]) for r in rows] == [
+        ("POST /v1/text/similarity", "413", "acme")
+    ]
+
+
+async def test_entries_still_queued_when_the_gateway_stops_are_written(blob_gateway, tmp_path, database_url):
+    async with blob_gateway({"blob_dir": tmp_path / "blobs"}) as gateway:
+        for _ in range(20):
+            await gateway.client.delete("/v1/jobs/gone", headers=gateway.auth("acme"))
+        # No flush here: the lifespan's end writes what is queued.
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        cur = await conn.execute("SELECT count(*) FROM audit_log WHERE action = 'DELETE /v1/jobs/{job_id}'")
+        assert await cur.fetchone() == (20,)
