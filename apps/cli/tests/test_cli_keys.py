@@ -41,6 +41,21 @@ def test_keys_list_and_revoke(database_url: str, tmp_path: Path) -> None:
     after = clipsift("keys", "list", "--tenant", "acme", "--database-url", database_url, home=tmp_path)
     assert after.stdout.strip().splitlines()[1].split()[:3] == [prefix, "acme", "revoked"]
 
+    # A role and scopes: shown in the listing; a scope outside the role is refused.
+    scoped = clipsift(
+        "keys", "create", "--tenant", "acme", "--role", "editor", "--scope", "jobs:write",
+        "--database-url", database_url, home=tmp_path,
+    )  # fmt: skip
+    assert scoped.returncode == 0, scoped.stderr
+    row = clipsift("keys", "list", "--tenant", "acme", "--database-url", database_url, home=tmp_path)
+    assert row.stdout.strip().splitlines()[-1].split()[2:5] == ["active", "editor", "jobs:write"]
+    outside = clipsift(
+        "keys", "create", "--tenant", "acme", "--role", "viewer", "--scope", "jobs:write",
+        "--database-url", database_url, home=tmp_path,
+    )  # fmt: skip
+    assert outside.returncode != 0
+    assert "not permissions of the role viewer" in outside.stderr
+
     unknown = clipsift("keys", "revoke", "nosuchkey", "--database-url", database_url, home=tmp_path)
     assert unknown.returncode == 2
     assert unknown.stderr.startswith("error: ")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fastapi import HTTPException, WebSocket, status
+from fastapi import HTTPException, status
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 from starlette.requests import HTTPConnection
@@ -251,11 +251,3 @@ async def authenticate(request: HTTPConnection) -> Principal:
         return await lookup(request.app.state.pool, key)
     except Refused as refused:
         raise _unauthorized(str(refused)) from None
-
-
-def websocket_principal(websocket: WebSocket) -> Principal:
-    """The caller of a WebSocket the edge let through (by key header or ticket)."""
-    principal = websocket.scope.get(PRINCIPAL_SCOPE_KEY)
-    if not isinstance(principal, Principal):
-        raise RuntimeError("WebSocket routes must sit behind the edge middleware, which authenticates them")
-    return principal
