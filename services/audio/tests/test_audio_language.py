@@ -128,7 +128,9 @@ def test_language_is_decided_over_several_windows_not_the_first_alone(multilingu
     assert alone[0][1] < AudioSettings.model_fields["language_confident_probability"].default, alone[:3]
     guess = multilingual_model.detect_language(audio)
     assert guess.language == "de", guess
-    assert guess.probability > max(0.6, first_german), (guess, alone[:3])
+    # Measured de 0.60-0.63 over the windows (0.597 on another machine's CPU kernels), against
+    # 0.16-0.31 for the first window alone.
+    assert guess.probability > max(0.5, first_german), (guess, alone[:3])
     assert guess.probability > 2 * guess.candidates[1][1]
     # Transcription without a language uses the same decision.
     transcription = multilingual_model.transcribe(
