@@ -163,9 +163,14 @@ async def test_transient_error_then_success_completes_on_the_retry(bus: EventBus
     async with running_worker(bus, handler, worker_max_deliver=3):
         job_id = await submit(bus)
         events = await job_events(bus, job_id, wait_seconds=20)
-        assert calls == [1, 2]
+        # Retried once. The retry is usually delivery 2; it can be 3 when JetStream handed delivery 2
+        # to a pull request whose client had just timed out (counted, never seen: measured 1 in ~10
+        # runs on 2 loaded cores), so the count is checked, not the exact delivery number.
+        assert len(calls) == 2
+        assert calls[0] == 1
+        assert calls[1] in (2, 3)
         assert events[-1].type == events_pb2.EVENT_TYPE_COMPLETED
-        assert events[-1].attempt == 2
+        assert events[-1].attempt == calls[1]
         assert dict(events[-1].payload) == {"ok": True}
 
 
